@@ -1,0 +1,1 @@
+"""The pipeline templates, shipped inside the package as pipecli.templates."""

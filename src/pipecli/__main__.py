@@ -1,0 +1,3 @@
+from pipecli.cli import main
+
+main()

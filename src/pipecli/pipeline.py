@@ -1,0 +1,336 @@
+"""Find, load and validate the pipeline YAML.
+
+Loading composes the YAML into nodes (which keep their line numbers), then walks them
+once, collecting every problem instead of stopping at the first: the user fixes the file
+in one pass. Only plain scalars, lists and mappings are accepted; no object is constructed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from pipecli.errors import InvalidConfig, NotFound, Problem
+from pipecli.models import REQUIRABLE_FIELDS, Pipeline, Stage, Workspace
+
+DEFAULT_NAME = "pipeline.yaml"
+MAX_BYTES = 1_000_000
+KINDS = ("b2b", "b2c")
+GROUPS = ("tofu", "mofu", "bofu")
+OUTCOMES = ("won", "lost")
+STORE_SUFFIXES = {".csv": "csv", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+PIPELINE_KEYS = ("name", "label", "kind", "currency", "store", "stages", "lost_reasons")
+TOP_KEYS_MULTI = ("store", "currency", "pipelines")
+STAGE_KEYS = ("key", "label", "probability", "group", "rot_days", "requires", "sla_hours",
+              "outcome")
+
+
+def find_pipeline_file(explicit: str | None = None, start: Path | None = None) -> Path:
+    """The pipeline file: --file / PIPE_FILE, else pipeline.yaml here or in a parent folder."""
+    chosen = explicit or os.environ.get("PIPE_FILE")
+    if chosen:
+        path = Path(chosen).expanduser()
+        if path.is_dir():
+            path = path / DEFAULT_NAME
+        if not path.is_file():
+            raise NotFound(f"pipeline file {path} does not exist")
+        return path
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_NAME
+        if candidate.is_file():
+            return candidate
+    raise NotFound(f"no {DEFAULT_NAME} in {here} or any parent folder; run `pipe init` "
+                   f"or pass --file")
+
+
+def load_workspace(path: Path) -> Workspace:
+    """Load and validate a pipeline file; raises InvalidConfig listing every problem."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InvalidConfig([Problem(str(path), 0, f"the file is {size:,} bytes; a pipeline "
+                                                     f"definition is at most {MAX_BYTES:,}")])
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidConfig([Problem(str(path), 0, f"not UTF-8 text ({e.reason} at byte "
+                                                 f"{e.start})")]) from None
+    except OSError as e:
+        raise InvalidConfig([Problem(str(path), 0, f"cannot read the file: {e.strerror}")]) \
+            from None
+    return parse_workspace(text, path)
+
+
+def parse_workspace(text: str, path: Path) -> Workspace:
+    """Validate YAML text as a pipeline file located at path."""
+    walker = _Walker(str(path))
+    try:
+        root = yaml.compose(text, Loader=_loader_class())
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 0
+        raise InvalidConfig([Problem(str(path), line, f"YAML syntax error: {e.problem}")]) \
+            from None
+    except yaml.YAMLError as e:
+        raise InvalidConfig([Problem(str(path), 0, f"YAML error: {e}")]) from None
+    if root is None:
+        raise InvalidConfig([Problem(str(path), 1, "the file is empty")])
+    workspace = walker.workspace(root, path)
+    if walker.problems:
+        raise InvalidConfig(walker.problems)
+    return workspace
+
+
+def _loader_class():
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Walker:
+    """Turns composed YAML nodes into a Workspace, recording problems as it goes."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[Problem] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def problem(self, node, message: str) -> None:
+        self.problems.append(Problem(self.path, node.start_mark.line + 1, message))
+
+    # -- node helpers --------------------------------------------------------------------
+    def mapping(self, node, where: str, allowed: tuple[str, ...]) -> dict | None:
+        """{key: (key_node, value_node)} of a mapping; flags duplicates and unknown keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{where} must be a mapping of keys to values")
+            return None
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, f"{where} has a key that is not plain text")
+                continue
+            key = key_node.value
+            if key in out:
+                self.problem(key_node, f"{where} has the key {key!r} twice")
+            elif key not in allowed:
+                self.problem(key_node, f"{where} has an unknown key {key!r} "
+                                       f"(allowed: {', '.join(allowed)})")
+            else:
+                out[key] = value_node
+        return out
+
+    def scalar(self, node, where: str):
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, f"{where} must be a single value, not a list or mapping")
+            return None
+        try:
+            return self._constructor.construct_object(node)
+        except yaml.YAMLError:
+            self.problem(node, f"{where} has an unsupported tag {node.tag!r}")
+            return None
+
+    def text(self, node, where: str, pattern: re.Pattern | None = None, hint: str = ""):
+        value = self.scalar(node, where)
+        if value is None:
+            if isinstance(node, yaml.ScalarNode):
+                self.problem(node, f"{where} must not be empty")
+            return None
+        if not isinstance(value, str):
+            value = str(value) if isinstance(value, (int, float)) and pattern is None else value
+        if not isinstance(value, str) or not value.strip():
+            self.problem(node, f"{where} must be text")
+            return None
+        if pattern and not pattern.match(value):
+            self.problem(node, f"{where} {value!r} is not valid{hint}")
+            return None
+        return value
+
+    def integer(self, node, where: str, low: int):
+        value = self.scalar(node, where)
+        if isinstance(value, bool) or not isinstance(value, int):
+            if value is not None or isinstance(node, yaml.ScalarNode):
+                self.problem(node, f"{where} must be a whole number")
+            return None
+        if value < low:
+            self.problem(node, f"{where} must be at least {low}")
+            return None
+        return value
+
+    def text_list(self, node, where: str) -> list[tuple[str, object]]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"{where} must be a list")
+            return []
+        out = []
+        for item in node.value:
+            value = self.text(item, f"an item of {where}")
+            if value is not None:
+                out.append((value, item))
+        return out
+
+    # -- the schema ----------------------------------------------------------------------
+    def workspace(self, root, path: Path) -> Workspace | None:
+        if isinstance(root, yaml.MappingNode) and any(
+                isinstance(k, yaml.ScalarNode) and k.value == "pipelines" for k, _ in root.value):
+            top = self.mapping(root, "the file", TOP_KEYS_MULTI) or {}
+            if "pipelines" not in top:
+                return None
+            default_currency = (self.text(top["currency"], "currency", _CURRENCY,
+                                          " (use an ISO 4217 code such as USD)")
+                                if "currency" in top else None)
+            items = top["pipelines"]
+            if not isinstance(items, yaml.SequenceNode) or not items.value:
+                self.problem(items, "pipelines must be a non-empty list of pipelines")
+                return None
+            pipelines = [self.pipeline(item, f"pipeline {i + 1}", default_currency,
+                                       in_multi=True)
+                         for i, item in enumerate(items.value)]
+            seen: set[str] = set()
+            for p, item in zip(pipelines, items.value):
+                if p and p.name.lower() in seen:
+                    self.problem(item, f"pipeline name {p.name!r} is used twice")
+                elif p:
+                    seen.add(p.name.lower())
+        else:
+            top = self.mapping(root, "the file", PIPELINE_KEYS) or {}
+            pipelines = [self.pipeline(root, "the pipeline", None, in_multi=False, fields=top)]
+        store_path = self.store(top, root, path)
+        if self.problems or store_path is None or not all(pipelines):
+            return None
+        return Workspace(path=path, store_path=store_path, pipelines=tuple(pipelines))
+
+    def store(self, top: dict, root, path: Path) -> Path | None:
+        if "store" not in top:
+            self.problem(root, "the file has no `store:` (e.g. store: deals.csv)")
+            return None
+        store = self.text(top["store"], "store")
+        if store is None:
+            return None
+        if Path(store).suffix.lower() not in STORE_SUFFIXES:
+            self.problem(top["store"], f"store {store!r} must end in .csv (CSV store) or "
+                                       f".sqlite / .db (SQLite store)")
+            return None
+        return (path.parent / store)
+
+    def pipeline(self, node, where: str, default_currency, *, in_multi: bool, fields=None):
+        allowed = tuple(k for k in PIPELINE_KEYS if k != "store") if in_multi else PIPELINE_KEYS
+        f = fields if fields is not None else self.mapping(node, where, allowed)
+        if f is None:
+            return None
+        for required in ("name", "kind", "stages"):
+            if required not in f:
+                self.problem(node, f"{where} has no `{required}:`")
+        if "currency" not in f and not default_currency:
+            self.problem(node, f"{where} has no `currency:` (an ISO 4217 code such as USD)")
+        name = self.text(f["name"], "name", _NAME, " (use lowercase letters, digits, - and _)") \
+            if "name" in f else None
+        label = self.text(f["label"], "label") if "label" in f else name
+        kind = self.text(f["kind"], "kind") if "kind" in f else None
+        if kind is not None and kind not in KINDS:
+            self.problem(f["kind"], f"kind {kind!r} must be one of: {', '.join(KINDS)}")
+        currency = (self.text(f["currency"], "currency", _CURRENCY,
+                              " (use an ISO 4217 code such as USD)")
+                    if "currency" in f else default_currency)
+        reasons = tuple(v for v, _ in self.text_list(f["lost_reasons"], "lost_reasons")) \
+            if "lost_reasons" in f else ()
+        stages = self.stages(f["stages"]) if "stages" in f else None
+        if None in (name, kind, currency, stages) or kind not in KINDS:
+            return None
+        return Pipeline(name=name, label=label or name, kind=kind, currency=currency,
+                        stages=stages, lost_reasons=reasons)
+
+    def stages(self, node) -> tuple[Stage, ...] | None:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.problem(node, "stages must be a non-empty list of stages")
+            return None
+        stages, seen, ok = [], {}, True
+        first_closing = None
+        for i, item in enumerate(node.value):
+            stage = self.stage(item, i + 1)
+            if stage is None:
+                ok = False
+                continue
+            if stage.key in seen:
+                self.problem(item, f"stage key {stage.key!r} is used twice (first on line "
+                                   f"{seen[stage.key]})")
+                ok = False
+            seen.setdefault(stage.key, item.start_mark.line + 1)
+            if stage.outcome and first_closing is None:
+                first_closing = stage
+            if stage.outcome is None and first_closing is not None:
+                self.problem(item, f"open stage {stage.key!r} is listed after closing stage "
+                                   f"{first_closing.key!r}; list the open stages first")
+                ok = False
+            stages.append(stage)
+        if ok:
+            outcomes = {s.outcome for s in stages}
+            if "won" not in outcomes:
+                self.problem(node, "stages need a won stage (a stage with `outcome: won`)")
+                ok = False
+            if "lost" not in outcomes:
+                self.problem(node, "stages need a lost stage (a stage with `outcome: lost`)")
+                ok = False
+            if not any(s.outcome is None for s in stages):
+                self.problem(node, "stages need at least one open stage (without `outcome:`)")
+                ok = False
+        return tuple(stages) if ok else None
+
+    def stage(self, node, number: int) -> Stage | None:
+        where = f"stage {number}"
+        f = self.mapping(node, where, STAGE_KEYS)
+        if f is None:
+            return None
+        before = len(self.problems)
+        for required in ("key", "probability"):
+            if required not in f:
+                self.problem(node, f"{where} has no `{required}:`")
+        key = self.text(f["key"], f"{where} key", _KEY,
+                        " (use lowercase letters, digits and _, starting with a letter)") \
+            if "key" in f else None
+        where = f"stage {key!r}" if key else where
+        label = self.text(f["label"], f"{where} label") if "label" in f else key
+        probability = self.probability(f["probability"], where) if "probability" in f else None
+        group = self.text(f["group"], f"{where} group") if "group" in f else None
+        if group is not None and group not in GROUPS:
+            self.problem(f["group"], f"{where} group {group!r} must be one of: "
+                                     f"{', '.join(GROUPS)}")
+        outcome = self.text(f["outcome"], f"{where} outcome") if "outcome" in f else None
+        if outcome is not None and outcome not in OUTCOMES:
+            self.problem(f["outcome"], f"{where} outcome {outcome!r} must be won or lost")
+        rot_days = self.integer(f["rot_days"], f"{where} rot_days", 1) \
+            if "rot_days" in f else None
+        sla_hours = self.integer(f["sla_hours"], f"{where} sla_hours", 1) \
+            if "sla_hours" in f else None
+        requires = []
+        for value, item in (self.text_list(f["requires"], f"{where} requires")
+                            if "requires" in f else []):
+            if value not in REQUIRABLE_FIELDS:
+                self.problem(item, f"{where} requires unknown field {value!r} "
+                                   f"(fields: {', '.join(REQUIRABLE_FIELDS)})")
+            requires.append(value)
+        if outcome in OUTCOMES:
+            for name in ("rot_days", "sla_hours", "requires"):
+                if name in f:
+                    self.problem(f[name], f"{where} is a closing stage and cannot have {name}")
+        if len(self.problems) > before or key is None or probability is None:
+            return None
+        return Stage(key=key, label=label or key, probability=probability, group=group,
+                     rot_days=rot_days, requires=tuple(requires), sla_hours=sla_hours,
+                     outcome=outcome)
+
+    def probability(self, node, where: str) -> Decimal | None:
+        value = self.scalar(node, f"{where} probability")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if value is not None or isinstance(node, yaml.ScalarNode):
+                self.problem(node, f"{where} probability must be a number from 0 to 100")
+            return None
+        number = Decimal(str(value))
+        if not number.is_finite() or not 0 <= number <= 100:
+            self.problem(node, f"{where} probability {value} must be between 0 and 100")
+            return None
+        return number

@@ -1,0 +1,211 @@
+"""The only place that prints. A command builds a View (rows of raw values plus a JSON
+payload); render turns it into one of the output formats:
+
+  table     a Rich table (default on a terminal)
+  plain     aligned columns without borders or colour (default when piped / under cron)
+  csv, tsv  raw machine values, one header row; cells that a spreadsheet would run as a
+            formula are prefixed with '
+  markdown  a GitHub-flavoured table
+  json      the view's payload, a documented stable shape
+
+User text is data: it is never read as Rich markup, and control characters are shown
+escaped (\\x1b) rather than sent to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Sequence
+
+from pipecli.values import format_money
+
+FORMATS = ("table", "plain", "csv", "tsv", "json", "markdown")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = "text"  # text | money | number | percent | date | time
+    bold: bool = False
+
+
+@dataclass
+class View:
+    """A table to show, and the payload `--format json` prints instead."""
+
+    columns: Sequence[Column]
+    rows: list[Sequence[Any]]
+    payload: Any
+    title: str = ""
+    currency: str = ""
+    footer: Sequence[Any] | None = None  # a totals row, shown in human formats only
+    preamble: list[str] = field(default_factory=list)  # lines before the table (human formats)
+    notes: list[str] = field(default_factory=list)  # lines after the table (human formats)
+
+
+def is_terminal(stream=None) -> bool:
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def default_format() -> str:
+    return "table" if is_terminal() else "plain"
+
+
+def shown(text: str) -> str:
+    """User text made safe for a terminal: control characters escaped, nothing else."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def _human(value: Any, kind: str, currency: str) -> str:
+    if value is None or value == "":
+        return ""
+    if kind == "money":
+        return format_money(value, currency)
+    if kind == "percent":
+        return f"{value:.0%}" if isinstance(value, float) else f"{value}%"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return shown(", ".join(value))
+    return shown(str(value))
+
+
+def _machine(value: Any, kind: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        value = ";".join(value)
+    text = shown(str(value))
+    if kind == "text" and text.startswith(_FORMULA_START):
+        return "'" + text  # never let a spreadsheet run a cell as a formula
+    return text
+
+
+def to_json(value: Any) -> Any:
+    """Payload values as JSON: Decimal → number, dates → ISO strings, tuples → arrays."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    return value
+
+
+def emit(view: View, fmt: str | None) -> None:
+    """Print a view in the chosen format (the default depends on where stdout goes)."""
+    fmt = fmt or default_format()
+    if fmt == "json":
+        out(json.dumps(to_json(view.payload), indent=2, ensure_ascii=False))
+    elif fmt in ("csv", "tsv"):
+        _emit_delimited(view, "," if fmt == "csv" else "\t")
+    elif fmt == "table":
+        _emit_rich(view)
+    else:
+        _emit_tabulate(view, "github" if fmt == "markdown" else "plain")
+
+
+def _emit_delimited(view: View, delimiter: str) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, delimiter=delimiter, lineterminator="\n")
+    writer.writerow([c.header for c in view.columns])
+    for row in view.rows:
+        writer.writerow([_machine(v, c.kind) for v, c in zip(row, view.columns)])
+
+
+def _emit_tabulate(view: View, tablefmt: str) -> None:
+    from tabulate import tabulate
+
+    rows = [[_human(v, c.kind, view.currency) for v, c in zip(row, view.columns)]
+            for row in view.rows]
+    if view.footer is not None:
+        rows.append([_human(v, c.kind, view.currency) for v, c in zip(view.footer, view.columns)])
+    align = ["right" if c.kind in ("money", "number", "percent") else "left"
+             for c in view.columns]
+    lines = []
+    if view.title and tablefmt == "github":
+        lines.append(f"## {shown(view.title)}\n")
+    lines.extend(view.preamble)
+    if rows or tablefmt == "github":
+        lines.append(tabulate(rows, headers=[c.header for c in view.columns], tablefmt=tablefmt,
+                              colalign=align, disable_numparse=True))
+    lines.extend(view.notes)
+    out("\n".join(lines))
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    # NO_COLOR and COLUMNS are honoured by Rich itself.
+    return Console(stderr=stderr, highlight=False, emoji=False, markup=False,
+                   soft_wrap=False)
+
+
+def _emit_rich(view: View) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(shown(view.title), style="bold") if view.title else None,
+                  box=box.SIMPLE_HEAVY, show_footer=view.footer is not None,
+                  title_justify="left")
+    for i, c in enumerate(view.columns):
+        numeric = c.kind in ("money", "number", "percent")
+        footer = Text(_human(view.footer[i], c.kind, view.currency), style="bold") \
+            if view.footer is not None else ""
+        table.add_column(Text(c.header), footer=footer, justify="right" if numeric else "left",
+                         style="bold" if c.bold else None, overflow="fold",
+                         no_wrap=numeric or c.kind in ("date", "time"))
+    for row in view.rows:
+        table.add_row(*(Text(_human(v, c.kind, view.currency))
+                        for v, c in zip(row, view.columns)))
+    con = console()
+    for line in view.preamble:
+        con.print(Text(line))
+    con.print(table)
+    for note in view.notes:
+        con.print(Text(note))
+
+
+def out(text: str) -> None:
+    """A line (or lines) of output on stdout."""
+    sys.stdout.write(text + "\n")
+
+
+def message(text: str) -> None:
+    """A confirmation for a person; user text in it must already be passed through shown()."""
+    sys.stdout.write(text + "\n")
+
+
+def error(text: str) -> None:
+    """An error sentence on stderr, prefixed so it stands out in cron mail."""
+    sys.stderr.write(f"pipe: error: {text}\n")
+
+
+def warn(text: str) -> None:
+    sys.stderr.write(f"pipe: {text}\n")
+

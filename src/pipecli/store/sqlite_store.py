@@ -1,0 +1,290 @@
+"""The SQLite store: the same deals and events as the CSV store, in two tables.
+
+WAL mode so reports never block writers; every command is one BEGIN IMMEDIATE
+transaction, waiting up to PIPE_LOCK_TIMEOUT for another writer. Money is kept as an
+exact integer number of thousandths (value_milli), so SQL sums stay exact.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+from pipecli.errors import StoreBusy, StoreError
+from pipecli.models import Deal, Event
+from pipecli.store.base import DealFilter, Snapshot, Store, Transaction
+from pipecli.store.codec import (DEAL_COLUMNS, EVENT_COLUMNS, deal_from_cells, deal_to_row,
+                                 event_to_row, row_to_event)
+from pipecli.store.csv_store import lock_timeout
+
+FORMAT = "pipe-store"
+VERSION = "1"
+_MILLI = Decimal(1000)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deals (
+    id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, name TEXT NOT NULL, stage TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'won', 'lost')),
+    value_milli INTEGER, probability TEXT, company TEXT NOT NULL, contact TEXT NOT NULL,
+    email TEXT NOT NULL, owner TEXT NOT NULL, source TEXT NOT NULL, close_date TEXT,
+    tags TEXT NOT NULL, lost_reason TEXT NOT NULL, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, closed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS deals_by_stage ON deals (pipeline, stage);
+CREATE INDEX IF NOT EXISTS deals_by_name ON deals (name COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS events (
+    deal_id TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, event TEXT NOT NULL,
+    pipeline TEXT NOT NULL, stage TEXT NOT NULL, status TEXT NOT NULL, value_milli INTEGER,
+    reason TEXT NOT NULL, changes TEXT NOT NULL, note TEXT NOT NULL,
+    PRIMARY KEY (deal_id, seq)
+) WITHOUT ROWID;
+"""
+
+# Deal columns as stored: the shared layout with value as value_milli.
+_SQL_DEAL_COLUMNS = tuple("value_milli" if c == "value" else c for c in DEAL_COLUMNS)
+_SQL_EVENT_COLUMNS = tuple("value_milli" if c == "value" else c for c in EVENT_COLUMNS)
+
+
+def _to_milli(text: str):
+    return None if text == "" else int(Decimal(text) * _MILLI)
+
+
+def _from_milli(milli) -> str:
+    if milli is None:
+        return ""
+    return format((Decimal(milli) / _MILLI).normalize(), "f")
+
+
+class SqliteSnapshot(Snapshot):
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    def _deal(self, row) -> Deal:
+        cells = {c: ("" if v is None else str(v)) for c, v in zip(DEAL_COLUMNS, row)}
+        cells["value"] = _from_milli(row[DEAL_COLUMNS.index("value")])
+        try:
+            return deal_from_cells(cells)
+        except ValueError as e:
+            raise StoreError(f"{self.path}: deal {cells['id']}: {e}") from None
+
+    def _select(self, where: str = "", params=()) -> Iterator[Deal]:
+        sql = f"SELECT {', '.join(_SQL_DEAL_COLUMNS)} FROM deals {where} ORDER BY id"
+        for row in self.conn.execute(sql, params):
+            yield self._deal(row)
+
+    def deals(self, where: DealFilter = DealFilter()) -> Iterator[Deal]:
+        clauses, params = [], []
+        if where.pipeline is not None:
+            clauses.append("pipeline = ?")
+            params.append(where.pipeline)
+        for column, values in (("status", where.statuses), ("stage", where.stages)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        for column in ("owner", "source"):
+            if getattr(where, column) is not None:
+                clauses.append(f"{column} = ? COLLATE NOCASE")
+                params.append(getattr(where, column))
+        sql_where = "WHERE " + " AND ".join(clauses) if clauses else ""
+        # Tags are ;-joined text: filtered exactly in Python, after SQL narrowed the rows.
+        return (d for d in self._select(sql_where, params) if where.matches(d))
+
+    def get(self, deal_id: str) -> Deal | None:
+        return next(self._select("WHERE id = ?", (deal_id,)), None)
+
+    def lookup(self, ref: str) -> list[Deal]:
+        needle = ref.strip().lower()
+        if not needle:
+            return []
+        exact = self.get(needle)
+        if exact:
+            return [exact]
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return list(self._select("WHERE id LIKE ? ESCAPE '\\' OR name = ? COLLATE NOCASE",
+                                 (escaped + "%", needle)))
+
+    def events(self, deal_id: str | None = None) -> Iterator[Event]:
+        sql = f"SELECT {', '.join(_SQL_EVENT_COLUMNS)} FROM events"
+        params: tuple = ()
+        if deal_id is not None:
+            sql += " WHERE deal_id = ?"
+            params = (deal_id,)
+        for row in self.conn.execute(sql + " ORDER BY deal_id, seq", params):
+            cells = ["" if v is None else str(v) for v in row]
+            cells[EVENT_COLUMNS.index("value")] = _from_milli(row[EVENT_COLUMNS.index("value")])
+            try:
+                yield row_to_event(cells)
+            except ValueError as e:
+                raise StoreError(f"{self.path}: event {cells[0]}/{cells[1]}: {e}") from None
+
+
+class SqliteTransaction(SqliteSnapshot, Transaction):
+    def record(self, event: Event, deal: Deal | None) -> None:
+        cells = event_to_row(event)
+        cells[EVENT_COLUMNS.index("value")] = _to_milli(cells[EVENT_COLUMNS.index("value")])
+        cells[EVENT_COLUMNS.index("seq")] = event.seq
+        self.conn.execute(f"INSERT INTO events ({', '.join(_SQL_EVENT_COLUMNS)}) VALUES "
+                          f"({', '.join('?' * len(cells))})", cells)
+        if deal is None:
+            self.conn.execute("DELETE FROM deals WHERE id = ?", (event.deal_id,))
+            return
+        row: list = deal_to_row(deal)
+        row[DEAL_COLUMNS.index("value")] = _to_milli(row[DEAL_COLUMNS.index("value")])
+        for nullable in ("probability", "close_date", "closed_at"):
+            i = DEAL_COLUMNS.index(nullable)
+            row[i] = row[i] or None
+        self.conn.execute(f"INSERT OR REPLACE INTO deals ({', '.join(_SQL_DEAL_COLUMNS)}) "
+                          f"VALUES ({', '.join('?' * len(row))})", row)
+
+    def last_event(self, deal_id: str) -> Event | None:
+        row = self.conn.execute("SELECT max(seq) FROM events WHERE deal_id = ?",
+                                (deal_id,)).fetchone()
+        if row[0] is None:
+            return None
+        return next(e for e in self.events(deal_id) if e.seq == row[0])
+
+    def taken_ids(self):
+        return _IdsInUse(self.conn)
+
+
+class _IdsInUse:
+    """`id in taken` answered by the database instead of loading every id."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __contains__(self, deal_id: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM deals WHERE id = ? UNION ALL SELECT 1 FROM events WHERE deal_id = ? "
+            "LIMIT 1", (deal_id, deal_id)).fetchone() is not None
+
+
+class SqliteStore(Store):
+    """Deals and events in one SQLite database file."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def files(self) -> list[Path]:
+        return [self.path]
+
+    def create(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the folder {self.path.parent}: {e.strerror}") \
+                from None
+        conn = self._connect(create=True)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)",
+                         (FORMAT, VERSION))
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+        finally:
+            conn.close()
+
+    def _connect(self, *, create: bool = False) -> sqlite3.Connection:
+        if not create and not self.path.exists():
+            raise StoreError(f"the store {self.path} does not exist; run `pipe init` first")
+        try:
+            conn = sqlite3.connect(self.path, timeout=lock_timeout(), isolation_level=None)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not create:
+                self._check_format(conn)
+            return conn
+        except sqlite3.OperationalError as e:
+            raise self._error(e) from None
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path} is not a pipe SQLite store ({e})") from None
+
+    def _check_format(self, conn) -> None:
+        try:
+            found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            found = {}
+        if found.get("format") != FORMAT:
+            raise StoreError(f"{self.path} is an SQLite database but not a pipe store")
+        if found.get("version") != VERSION:
+            raise StoreError(f"{self.path} is a pipe store of version {found.get('version')}; "
+                             f"this pipe reads version {VERSION}")
+
+    def _error(self, e: sqlite3.Error) -> Exception:
+        text = str(e)
+        if "locked" in text or "busy" in text:
+            return StoreBusy(f"the store {self.path.name} is busy: another pipe command held it "
+                             f"for more than {lock_timeout():g} s (PIPE_LOCK_TIMEOUT sets the "
+                             f"wait)")
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"cannot write {self.path}: it is read-only")
+        if "disk is full" in text or "full" in text:
+            return StoreError(f"cannot write {self.path}: the disk is full; nothing was changed")
+        return StoreError(f"{self.path}: {text}")
+
+    @contextmanager
+    def read(self) -> Iterator[Snapshot]:
+        if not self.path.exists():
+            yield _EmptySnapshot()
+            return
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            yield SqliteSnapshot(conn, self.path)
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+        finally:
+            conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        if not self.path.exists():
+            self.create()  # the YAML names the store: the first write brings it into being
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTransaction(conn, self.path)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise self._error(e) from None
+        finally:
+            conn.close()
+
+
+class _EmptySnapshot(Snapshot):
+    """What a store that was never written holds: nothing."""
+
+    def deals(self, where: DealFilter = DealFilter()):
+        return iter(())
+
+    def get(self, deal_id):
+        return None
+
+    def lookup(self, ref):
+        return []
+
+    def events(self, deal_id=None):
+        return iter(())

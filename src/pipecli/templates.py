@@ -1,0 +1,89 @@
+"""The bundled pipeline templates and `pipe init`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pipecli.errors import NotFound, PipeError, UsageError
+from pipecli.models import Pipeline
+from pipecli.pipeline import DEFAULT_NAME, parse_workspace
+from pipecli.store import open_store
+
+_STORE_LINE = re.compile(r"^store:.*$", re.MULTILINE)
+STORE_FILES = {"csv": "deals.csv", "sqlite": "deals.sqlite"}
+GITATTRIBUTES = "# pipe: store files are text with LF endings, so diffs and merges work line by line\n" \
+                "*.csv text eol=lf\n*.yaml text eol=lf\n*.sqlite binary\n"
+GITIGNORE = "# pipe: SQLite's transient files\n*.sqlite-wal\n*.sqlite-shm\n*.sqlite-journal\n"
+
+
+def template_names() -> list[str]:
+    """Names of the bundled templates, sorted."""
+    folder = resources.files("pipecli.templates")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def template_text(name: str) -> str:
+    names = template_names()
+    if name not in names:
+        raise NotFound(f"no template named {name!r} (templates: {', '.join(names)})")
+    return resources.files("pipecli.templates").joinpath(f"{name}.yaml").read_text("utf-8")
+
+
+def template_pipelines() -> list[tuple[str, Pipeline]]:
+    """Each template with its (first) pipeline, for `pipe templates`."""
+    out = []
+    for name in template_names():
+        ws = parse_workspace(template_text(name), Path(f"{name}.yaml"))
+        out.append((name, ws.pipelines[0]))
+    return out
+
+
+@dataclass(frozen=True)
+class InitResult:
+    pipeline_file: Path
+    store_files: list[Path]
+    kept_store: bool
+    helper_files: list[Path]
+
+
+def init_workspace(folder: Path, template: str, store_kind: str, *, force: bool) -> InitResult:
+    """Write pipeline.yaml from a template and an empty store; never destroys deal data."""
+    if store_kind not in STORE_FILES:
+        raise UsageError(f"--store must be csv or sqlite, not {store_kind!r}")
+    text = _STORE_LINE.sub(f"store: {STORE_FILES[store_kind]}", template_text(template), count=1)
+    target = folder / DEFAULT_NAME
+    if target.exists() and not force:
+        raise PipeError(f"{target} already exists; pass --force to overwrite it")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ws = parse_workspace(text, target)
+        store = open_store(ws.store_path)
+        kept = store.exists()
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+        tmp.replace(target)
+        if not kept:
+            store.create()
+        helpers = [p for p in (_ensure_lines(folder / ".gitattributes", GITATTRIBUTES),
+                               _ensure_lines(folder / ".gitignore", GITIGNORE)) if p]
+    except OSError as e:
+        raise PipeError(f"cannot initialise {folder}: {e.strerror}") from None
+    return InitResult(target, store.files(), kept, helpers)
+
+
+def _ensure_lines(path: Path, block: str) -> Path | None:
+    """Add the block's lines that the file lacks; returns the path if it changed."""
+    existing = path.read_text("utf-8") if path.exists() else ""
+    missing = [line for line in block.splitlines()
+               if line and not line.startswith("#") and line not in existing.splitlines()]
+    if not missing:
+        return None
+    prefix = "" if not existing or existing.endswith("\n") else "\n"
+    comment = block.splitlines()[0]
+    with path.open("a", encoding="utf-8", newline="\n") as f:
+        f.write(prefix + comment + "\n" + "\n".join(missing) + "\n")
+    return path

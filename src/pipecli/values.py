@@ -1,0 +1,217 @@
+"""Parsing and formatting of the values users type: money, dates, times, ids, free text.
+
+Every parser raises UsageError with one sentence naming the bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+
+from pipecli.errors import UsageError
+
+# Largest amount accepted: keeps every figure exact in JSON (at most 15 significant digits).
+MAX_VALUE = Decimal("999999999999.99")
+_MINOR_UNITS = {"BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3,
+                "JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "XOF": 0, "XAF": 0,
+                "UGX": 0, "PYG": 0, "RWF": 0, "HUF": 2}
+_SUFFIX = {"k": Decimal(1000), "m": Decimal(1_000_000)}
+_AMOUNT = re.compile(r"^(?P<num>\d{1,3}(?:[,_]\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?P<suffix>[kKmM]?)$")
+
+ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
+ID_LENGTH = 8
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point for a currency (2 unless ISO 4217 says otherwise)."""
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+def parse_money(text: str, currency: str = "USD", *, what: str = "value") -> Decimal:
+    """Parse an amount like 12500, 12,500.50, 12_500 or 12.5k into an exact Decimal."""
+    raw = text.strip()
+    for symbol in ("$", "€", "£", "¥"):
+        raw = raw.removeprefix(symbol)
+    raw = raw.strip()
+    if raw.startswith("-"):
+        raise UsageError(f"{what} {text!r} is negative; amounts must be 0 or more")
+    m = _AMOUNT.match(raw)
+    if not m:
+        hint = ""
+        if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?", raw):
+            hint = " (use a dot for decimals and commas only between thousands, e.g. 1,000.50)"
+        raise UsageError(f"{what} {text!r} is not an amount{hint}")
+    digits = m["num"].replace(",", "").replace("_", "")
+    amount = Decimal(digits + ("." + m["frac"] if m["frac"] else ""))
+    if m["suffix"]:
+        amount *= _SUFFIX[m["suffix"].lower()]
+    places = minor_units(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        raise UsageError(f"{what} {text!r} has more than {places} decimal places for {currency}")
+    if amount > MAX_VALUE:
+        raise UsageError(f"{what} {text!r} is too large (at most {MAX_VALUE:,})")
+    return normalize_money(amount)
+
+
+def normalize_money(amount: Decimal) -> Decimal:
+    """Canonical form: no exponent, no trailing fractional zeros (12500, 12500.5)."""
+    if amount == amount.to_integral_value():
+        return amount.quantize(Decimal(1))
+    return amount.normalize()
+
+
+def parse_stored_money(text: str) -> Decimal:
+    """Parse an amount as the store writes it (plain decimal string); raises ValueError."""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not an amount") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_VALUE:
+        raise ValueError(f"{text!r} is not an amount between 0 and {MAX_VALUE}")
+    return amount
+
+
+def format_money(amount: Decimal | None, currency: str = "") -> str:
+    """Human display: 12,500 or 12,500.50 (minor units shown only when there are some)."""
+    if amount is None:
+        return ""
+    places = minor_units(currency) if currency else 2
+    q = amount.quantize(Decimal(1).scaleb(-places))
+    if q == q.to_integral_value():
+        return f"{q:,.0f}"
+    return f"{q:,.{places}f}"
+
+
+def parse_probability(text: str) -> Decimal:
+    """A win probability in percent, 0-100 (a trailing % is allowed)."""
+    raw = text.strip().removesuffix("%")
+    try:
+        p = Decimal(raw)
+    except InvalidOperation:
+        raise UsageError(f"probability {text!r} is not a number") from None
+    if not p.is_finite() or not 0 <= p <= 100:
+        raise UsageError(f"probability {text!r} must be between 0 and 100")
+    return normalize_money(p)
+
+
+# -- time ---------------------------------------------------------------------------------
+
+def now() -> datetime:
+    """The current local time, aware, to the second. PIPE_NOW freezes it (tests, replays)."""
+    frozen = os.environ.get("PIPE_NOW")
+    if frozen:
+        try:
+            return _as_local(datetime.fromisoformat(frozen))
+        except ValueError:
+            raise UsageError(f"PIPE_NOW={frozen!r} is not an ISO date-time") from None
+    return datetime.now().astimezone().replace(microsecond=0)
+
+
+def _as_local(dt: datetime) -> datetime:
+    if dt.tzinfo is None:
+        dt = dt.astimezone()  # interpret a naive time as local time
+    return dt.replace(microsecond=0)
+
+
+_RELATIVE = re.compile(r"^([+-])(\d{1,5})([dw])$")
+
+
+def parse_when(text: str, *, what: str = "--at") -> datetime:
+    """A moment: ISO date or date-time, today, yesterday, tomorrow, now, +14d, -3d, +2w.
+
+    A bare date means the start of that day in local time; relative days keep the time of day.
+    """
+    raw = text.strip().lower()
+    current = now()
+    if raw == "now":
+        return current
+    named = {"today": 0, "yesterday": -1, "tomorrow": 1}
+    if raw in named:
+        day = current.date() + timedelta(days=named[raw])
+        return _as_local(datetime.combine(day, time()))
+    m = _RELATIVE.match(raw)
+    if m:
+        days = int(m[2]) * (7 if m[3] == "w" else 1)
+        if days > 36500:
+            raise UsageError(f"{what} {text!r} is more than 100 years away")
+        return current + timedelta(days=days if m[1] == "+" else -days)
+    try:
+        if len(raw) == 10:
+            return _as_local(datetime.combine(date.fromisoformat(raw), time()))
+        return _as_local(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise UsageError(
+            f"{what} {text!r} is not a date (use YYYY-MM-DD, an ISO date-time, today, "
+            f"yesterday, or +Nd / -Nd)") from None
+
+
+def parse_day(text: str, *, what: str = "--close-date") -> date:
+    """A calendar day, accepting the same words as parse_when."""
+    return parse_when(text, what=what).date()
+
+
+def format_time(dt: datetime) -> str:
+    """ISO 8601 with the offset, to the second: 2026-03-01T09:30:00+01:00."""
+    return dt.isoformat(timespec="seconds")
+
+
+def parse_stored_time(text: str) -> datetime:
+    """Parse a stored timestamp; raises ValueError unless it is ISO 8601 with an offset."""
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return dt
+
+
+# -- ids and text -------------------------------------------------------------------------
+
+def new_id(taken=()) -> str:
+    """A short random id: 8 base32 characters (40 bits), so branches never pick the same."""
+    while True:
+        candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+        if candidate not in taken and not candidate.isdigit():
+            return candidate
+
+
+def clean_text(text: str, *, what: str, required: bool = False, limit: int = 500) -> str:
+    """Trimmed single-line user text; control characters (terminal escapes) are refused."""
+    value = text.strip()
+    if required and not value:
+        raise UsageError(f"{what} must not be empty")
+    if _CONTROL.search(value):
+        raise UsageError(f"{what} contains control characters (such as escape codes or line "
+                         f"breaks); use plain text")
+    if len(value) > limit:
+        raise UsageError(f"{what} is {len(value)} characters long; the limit is {limit}")
+    return value
+
+
+def clean_tag(text: str) -> str:
+    tag = clean_text(text, what="tag", required=True, limit=50)
+    if ";" in tag:
+        raise UsageError(f"tag {text!r} contains ';', which separates tags in the store")
+    return tag
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_email(text: str) -> str:
+    value = clean_text(text, what="email", limit=254)
+    if value and not _EMAIL.match(value):
+        raise UsageError(f"email {text!r} is not an email address")
+    return value
+
+
+def round_money(amount: Decimal | None, currency: str) -> Decimal | None:
+    """Round a computed amount (e.g. a weighted value) to the currency's minor units."""
+    if amount is None:
+        return None
+    from decimal import ROUND_HALF_UP
+
+    return normalize_money(amount.quantize(Decimal(1).scaleb(-minor_units(currency)),
+                                           rounding=ROUND_HALF_UP))
