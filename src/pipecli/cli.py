@@ -3,6 +3,7 @@ hands the result to render; errors become exits in main() and nowhere else."""
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -498,6 +499,12 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (pipe ... | head): not an error
         sys.exit(0)
+    except Exception as e:  # a bug in pipe, not the user's mistake
+        if os.environ.get("PIPE_DEBUG"):
+            raise
+        render.error(f"internal error ({type(e).__name__}: {e}); nothing was changed. "
+                     f"Please report it; PIPE_DEBUG=1 shows the details")
+        sys.exit(70)
     if code == 130:
         render.error("interrupted; nothing was changed")
     sys.exit(code if isinstance(code, int) else 0)

@@ -49,11 +49,11 @@ def parse_money(text: str, currency: str = "USD", *, what: str = "value") -> Dec
     amount = Decimal(digits + ("." + m["frac"] if m["frac"] else ""))
     if m["suffix"]:
         amount *= _SUFFIX[m["suffix"].lower()]
+    if amount > MAX_VALUE:
+        raise UsageError(f"{what} {text!r} is too large (at most {MAX_VALUE:,})")
     places = minor_units(currency)
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
         raise UsageError(f"{what} {text!r} has more than {places} decimal places for {currency}")
-    if amount > MAX_VALUE:
-        raise UsageError(f"{what} {text!r} is too large (at most {MAX_VALUE:,})")
     return normalize_money(amount)
 
 

@@ -1,0 +1,120 @@
+"""Shared fixtures: every test gets its own folder, a frozen clock, UTC, and a fixed width."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipecli.cli import main
+
+NOW = "2026-11-20T10:00:00+00:00"
+
+PIPELINE_YAML = """\
+name: sales
+label: Test sales
+kind: b2b
+currency: USD
+store: {store}
+lost_reasons:
+  - price
+  - chose another vendor
+stages:
+  - key: prospecting
+    label: Prospecting
+    probability: 10
+    group: tofu
+    rot_days: 14
+  - key: qualification
+    label: Qualification
+    probability: 20
+    requires: [email]
+  - key: proposal
+    label: Proposal
+    probability: 60
+  - key: won
+    label: Closed won
+    probability: 100
+    outcome: won
+  - key: lost
+    label: Closed lost
+    probability: 0
+    outcome: lost
+  - key: post_purchase
+    label: Post-purchase
+    probability: 100
+    outcome: won
+"""
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path, monkeypatch):
+    """A private folder and a frozen clock in UTC for every test."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIPE_NOW", NOW)
+    monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("PIPE_DEBUG", "1")  # a bug surfaces as its traceback, not a message
+    for name in ("PIPE_FILE", "PIPE_PIPELINE", "PIPE_LOCK_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Run `pipe ARGS...` in-process through the real entry point; returns code/out/err."""
+
+    def _run(*args: str, stdin: str = "") -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        monkeypatch.setattr(sys, "argv", ["pipe", *args])
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            main()
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return _run
+
+
+@pytest.fixture(params=["csv", "sqlite"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def workspace(tmp_path, backend) -> Path:
+    """A folder with the test pipeline and an empty store of the backend under test."""
+    store = "deals.csv" if backend == "csv" else "deals.sqlite"
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store=store))
+    return tmp_path
+
+
+def store_digest(folder: Path) -> dict[str, str]:
+    """Hashes of every store file in a folder, to prove a command changed nothing."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir())
+            if p.suffix in (".csv", ".sqlite") or p.name.endswith((".sqlite-wal",))}
