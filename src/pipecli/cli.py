@@ -125,7 +125,8 @@ def _deal_fields(*, currency: str, value=None, probability=None, company=None, c
 
 @app.command()
 def init(
-    folder: Annotated[Path, typer.Argument(help="Folder for the pipeline (default: here).")]
+    folder: Annotated[Path, typer.Argument(metavar="[DIR]",
+                                           help="Folder for the pipeline (default: here).")]
     = Path("."),
     *,
     template: Annotated[str, typer.Option("--template", "-t", help="Template name; see "
@@ -178,7 +179,7 @@ def stages(*, file: FileOpt = None, pipeline: PipelineOpt = None, fmt: FormatOpt
 
 @app.command()
 def add(
-    name: Annotated[str, typer.Argument(help="The deal's name, e.g. \"Cosmetics set – Ava "
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The deal's name, e.g. \"Cosmetics set – Ava "
                                         "Smith\".")],
     *,
     value: Annotated[Optional[str], typer.Option("--value", "-v", help="Expected revenue, e.g. "
@@ -227,7 +228,8 @@ def add(
 @app.command()
 def move(
     deal: DealArg,
-    stage: Annotated[Optional[str], typer.Argument(help="Target stage key or label.")] = None,
+    stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]",
+                                                   help="Target stage key or label.")] = None,
     *,
     next_: Annotated[bool, typer.Option("--next", help="Move to the next open stage.")] = False,
     back: Annotated[bool, typer.Option("--back", help="Move to the previous open stage.")]
@@ -483,7 +485,7 @@ def main() -> None:
     from pipecli.errors import InvalidConfig, PipeError
 
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="pipe")
     except InvalidConfig as e:
         for problem in e.problems:
             render.error(str(problem))
