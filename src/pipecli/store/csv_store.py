@@ -88,12 +88,15 @@ class _Table:
                 raise StoreError(f"{path}:{number}: empty line")
             self.lines.append(line.rstrip("\r") + "\n")
             self.keys.append(key_of(line, path, number))
-        for i in range(1, len(self.keys)):
-            if self.keys[i] <= self.keys[i - 1]:
-                what = "repeats the id of" if self.keys[i] == self.keys[i - 1] else \
-                    "is out of order after"
-                raise StoreError(f"{path}:{i + 2}: the row {what} the row above; rows must be "
-                                 f"unique and sorted by id")
+        first_line: dict = {}
+        for i, key in enumerate(self.keys):
+            if key in first_line:
+                raise StoreError(f"{path}:{i + 2}: the row repeats the id of line "
+                                 f"{first_line[key]}; each row must be unique")
+            first_line[key] = i + 2
+            if i and key < self.keys[i - 1]:
+                raise StoreError(f"{path}:{i + 2}: the row is out of order; rows must be sorted "
+                                 f"by id; was the file edited by hand?")
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         for number, cells in enumerate(csv.reader(self.lines), start=2):

@@ -204,11 +204,10 @@ class SqliteStore(Store):
             raise StoreError(f"the store {self.path} does not exist; run `pipe init` first")
         try:
             conn = sqlite3.connect(self.path, timeout=lock_timeout(), isolation_level=None)
+            if not create:
+                self._check_format(conn)  # before any pragma: a foreign file stays untouched
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if not create:
-                self._check_format(conn)
             return conn
         except sqlite3.OperationalError as e:
             raise self._error(e) from None
@@ -218,9 +217,15 @@ class SqliteStore(Store):
     def _check_format(self, conn) -> None:
         try:
             found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise
             found = {}
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
         if found.get("format") != FORMAT:
+            conn.close()
             raise StoreError(f"{self.path} is an SQLite database but not a pipe store")
         if found.get("version") != VERSION:
             raise StoreError(f"{self.path} is a pipe store of version {found.get('version')}; "
