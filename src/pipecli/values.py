@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -172,7 +171,8 @@ def parse_stored_time(text: str) -> datetime:
 def new_id(taken=()) -> str:
     """A short random id: 8 base32 characters (40 bits), so branches never pick the same."""
     while True:
-        candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+        bits = int.from_bytes(os.urandom(5), "big")  # 40 bits = 8 × 5-bit letters
+        candidate = "".join(ID_ALPHABET[(bits >> shift) & 31] for shift in range(35, -5, -5))
         if candidate not in taken and not candidate.isdigit():
             return candidate
 
