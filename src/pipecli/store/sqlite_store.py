@@ -180,56 +180,48 @@ class SqliteStore(Store):
         return [self.path]
 
     def create(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create the folder {self.path.parent}: {e.strerror}") \
-                from None
-        conn = self._connect(create=True)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)",
-                         (FORMAT, VERSION))
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            raise self._error(e) from None
-        finally:
-            conn.close()
+        with self.write():
+            pass
 
-    def _connect(self, *, create: bool = False) -> sqlite3.Connection:
-        if not create and not self.path.exists():
-            raise StoreError(f"the store {self.path} does not exist; run `pipe init` first")
+    def _connect(self, *, create: bool) -> tuple[sqlite3.Connection, bool]:
+        """A connection and whether the database is still empty (never initialised)."""
+        if create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create the folder {self.path.parent}: "
+                                 f"{e.strerror}") from None
+        conn = None
         try:
             conn = sqlite3.connect(self.path, timeout=lock_timeout(), isolation_level=None)
-            if not create:
-                self._check_format(conn)  # before any pragma: a foreign file stays untouched
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            return conn
-        except sqlite3.OperationalError as e:
-            raise self._error(e) from None
+            empty = self._check_format(conn)  # before any pragma: a foreign file stays as is
+            if not empty or create:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            return conn, empty
         except sqlite3.DatabaseError as e:
+            if conn is not None:
+                conn.close()
+            if isinstance(e, sqlite3.OperationalError):
+                raise self._error(e) from None
             raise StoreError(f"{self.path} is not a pipe SQLite store ({e})") from None
-
-    def _check_format(self, conn) -> None:
-        try:
-            found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.OperationalError as e:
-            if "locked" in str(e) or "busy" in str(e):
-                raise
-            found = {}
-        except sqlite3.DatabaseError:
+        except StoreError:
             conn.close()
             raise
+
+    def _check_format(self, conn) -> bool:
+        """True for an empty database (being created by another process, or a new file)."""
+        tables = {name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return True
+        found = dict(conn.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
         if found.get("format") != FORMAT:
-            conn.close()
             raise StoreError(f"{self.path} is an SQLite database but not a pipe store")
         if found.get("version") != VERSION:
             raise StoreError(f"{self.path} is a pipe store of version {found.get('version')}; "
                              f"this pipe reads version {VERSION}")
+        return False
 
     def _error(self, e: sqlite3.Error) -> Exception:
         text = str(e)
@@ -248,8 +240,11 @@ class SqliteStore(Store):
         if not self.path.exists():
             yield _EmptySnapshot()
             return
-        conn = self._connect()
+        conn, empty = self._connect(create=False)
         try:
+            if empty:
+                yield _EmptySnapshot()
+                return
             conn.execute("BEGIN")
             yield SqliteSnapshot(conn, self.path)
             conn.execute("COMMIT")
@@ -260,11 +255,16 @@ class SqliteStore(Store):
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
-        if not self.path.exists():
-            self.create()  # the YAML names the store: the first write brings it into being
-        conn = self._connect()
+        """One BEGIN IMMEDIATE transaction; the first write creates the schema in it."""
+        conn, empty = self._connect(create=True)
         try:
             conn.execute("BEGIN IMMEDIATE")
+            if empty:  # IF NOT EXISTS: another process may have created it while we waited
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('version', ?)",
+                             (FORMAT, VERSION))
             try:
                 yield SqliteTransaction(conn, self.path)
             except BaseException:
