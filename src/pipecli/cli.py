@@ -98,7 +98,7 @@ def _name(deal) -> str:
     return f"{deal.id} “{shown(deal.name)}”"
 
 
-def _deal_fields(*, currency: str, value=None, probability=None, company=None, contact=None,
+def _deal_fields(*, currency: str | None, value=None, probability=None, company=None, contact=None,
                  email=None, owner=None, source=None, close_date=None, tags=None) -> dict:
     """Parse the deal fields given on the command line (None = not given; "" clears)."""
     from pipecli import values as v
@@ -284,11 +284,7 @@ def won(
     from pipecli import ops, values
 
     ws, store = _open(file)
-    amount = None
-    if value is not None:
-        # The currency is the deal's pipeline's; parse against the first pipeline's minor units
-        # first and let the core recheck nothing: all pipelines of a file share the rules.
-        amount = values.parse_money(value, ws.pipelines[0].currency, what="--value")
+    amount = values.parse_money(value, None, what="--value") if value is not None else None
     change = ops.win(store, ws, deal, value=amount, note=values.clean_text(note, what="--note"),
                      at=_when(at))
     d = change.deal
@@ -375,7 +371,7 @@ def edit(
     from pipecli import ops, values
 
     ws, store = _open(file)
-    fields = _deal_fields(currency=ws.pipelines[0].currency, value=value,
+    fields = _deal_fields(currency=None, value=value,  # the core checks the deal's currency
                           probability=probability, company=company, contact=contact,
                           email=email, owner=owner, source=source, close_date=close_date)
     if name is not None:

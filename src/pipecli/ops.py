@@ -16,7 +16,7 @@ from pipecli.models import LOST, OPEN, WON, Deal, Event, Pipeline, Stage, Worksp
 from pipecli.store import Snapshot, Store, Transaction
 from pipecli.store.codec import deal_snapshot, deal_to_row
 from pipecli.store.codec import DEAL_COLUMNS
-from pipecli.values import format_time, new_id, now
+from pipecli.values import check_places, format_time, new_id, now
 
 MAX_CANDIDATES = 10
 
@@ -181,6 +181,8 @@ def win(store: Store, ws: Workspace, ref: str, *, value: Decimal | None = None, 
             raise RuleViolation(f"deal {deal.id} is already {deal.status}"
                                 + (f"; run `pipe reopen {deal.id}` first" if deal.status == LOST
                                    else ""))
+        if value is not None:
+            check_places(value, pipeline.currency, what="--value")
         return _close_won(tx, deal, pipeline.won_stage, value, note, at)
 
 
@@ -254,6 +256,8 @@ def edit(store: Store, ws: Workspace, ref: str, *, fields: dict, add_tags=(), re
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
+        if fields.get("value") is not None:
+            check_places(fields["value"], pipeline.currency, what="--value")
         tags = list(fields.pop("tags", deal.tags))
         tags += [t for t in add_tags if t not in tags]
         tags = [t for t in tags if t not in set(remove_tags)]

@@ -30,8 +30,11 @@ def minor_units(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
-def parse_money(text: str, currency: str = "USD", *, what: str = "value") -> Decimal:
-    """Parse an amount like 12500, 12,500.50, 12_500 or 12.5k into an exact Decimal."""
+def parse_money(text: str, currency: str | None, *, what: str = "value") -> Decimal:
+    """Parse an amount like 12500, 12,500.50, 12_500 or 12.5k into an exact Decimal.
+
+    With currency None the decimals are checked later, against the deal's own currency
+    (up to 3 places are accepted here, the most any currency has)."""
     raw = text.strip()
     for symbol in ("$", "€", "£", "¥"):
         raw = raw.removeprefix(symbol)
@@ -50,10 +53,15 @@ def parse_money(text: str, currency: str = "USD", *, what: str = "value") -> Dec
         amount *= _SUFFIX[m["suffix"].lower()]
     if amount > MAX_VALUE:
         raise UsageError(f"{what} {text!r} is too large (at most {MAX_VALUE:,})")
+    check_places(amount, currency or "KWD", what=f"{what} {text!r}")
+    return normalize_money(amount)
+
+
+def check_places(amount: Decimal, currency: str, *, what: str = "the value") -> None:
+    """Refuse an amount with more decimals than the currency has (cents for USD, none for JPY)."""
     places = minor_units(currency)
     if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise UsageError(f"{what} {text!r} has more than {places} decimal places for {currency}")
-    return normalize_money(amount)
+        raise UsageError(f"{what} has more than {places} decimal places for {currency}")
 
 
 def normalize_money(amount: Decimal) -> Decimal:
