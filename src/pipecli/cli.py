@@ -140,7 +140,7 @@ def init(
 
     Example: pipe init --template b2b-pipeline --store csv
     """
-    from pipecli.templates import init_workspace
+    from pipecli.scaffold import init_workspace
 
     result = init_workspace(folder, template, store.value, force=force)
     _say(f"Wrote {result.pipeline_file} from template {template}.")
@@ -159,9 +159,9 @@ def templates(*, fmt: FormatOpt = None) -> None:
 
     Example: pipe templates
     """
-    from pipecli import render, templates as t, views
+    from pipecli import render, scaffold, views
 
-    render.emit(views.templates_view(t.template_pipelines()), _fmt(fmt))
+    render.emit(views.templates_view(scaffold.template_pipelines()), _fmt(fmt))
 
 
 @app.command()
