@@ -149,7 +149,7 @@ def init(
     else:
         _say("Created an empty store: " + ", ".join(str(p) for p in result.store_files) + ".")
     for helper in result.helper_files:
-        _say(f"Updated {helper}.")
+        _say(f"Added pipe's entries to {helper}.")
     _say("Next: pipe add \"Deal name\" --value 5000")
 
 

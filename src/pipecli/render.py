@@ -34,6 +34,7 @@ class Column:
     header: str
     kind: str = "text"  # text | money | number | percent | date | time
     bold: bool = False
+    drop: int = 0  # on a narrow terminal, optional columns go, highest number first
 
 
 @dataclass
@@ -149,7 +150,8 @@ def _emit_tabulate(view: View, tablefmt: str) -> None:
     lines = []
     if view.title and tablefmt == "github":
         lines.append(f"## {shown(view.title)}\n")
-    lines.extend(view.preamble)
+    if view.preamble:
+        lines.extend(view.preamble + [""])
     if rows or tablefmt == "github":
         lines.append(tabulate(rows, headers=[c.header for c in view.columns], tablefmt=tablefmt,
                               colalign=align, disable_numparse=True))
@@ -170,25 +172,49 @@ def _emit_rich(view: View) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    con = console()
+    keep = _fitting_columns(view, con.width)
+    columns = [view.columns[i] for i in keep]
+    cells = [[_human(row[i], view.columns[i].kind, view.currency) for i in keep]
+             for row in view.rows]
+    footer_cells = [view.footer[i] for i in keep] if view.footer is not None else None
     table = Table(title=Text(shown(view.title), style="bold") if view.title else None,
-                  box=box.SIMPLE_HEAVY, show_footer=view.footer is not None,
-                  title_justify="left")
-    for i, c in enumerate(view.columns):
+                  box=box.SIMPLE_HEAD, show_footer=view.footer is not None,
+                  title_justify="left", pad_edge=False)
+    for i, c in enumerate(columns):
         numeric = c.kind in ("money", "number", "percent")
-        footer = Text(_human(view.footer[i], c.kind, view.currency), style="bold") \
-            if view.footer is not None else ""
+        footer = Text(_human(footer_cells[i], c.kind, view.currency), style="bold") \
+            if footer_cells is not None else ""
+        # Wrap between words when the terminal is narrow, but never inside a short word:
+        # "Prospecting" stays whole and a long deal name takes the wrapping instead.
+        longest_word = max((len(w) for row in cells for w in row[i].split()), default=0)
         table.add_column(Text(c.header), footer=footer, justify="right" if numeric else "left",
                          style="bold" if c.bold else None, overflow="fold",
-                         no_wrap=numeric or c.kind in ("date", "time"))
-    for row in view.rows:
-        table.add_row(*(Text(_human(v, c.kind, view.currency))
-                        for v, c in zip(row, view.columns)))
-    con = console()
+                         min_width=min(max(longest_word, len(c.header)), 12),
+                         no_wrap=numeric or c.kind in ("date", "time") or c.bold)
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
     for line in view.preamble:
         con.print(Text(line))
     con.print(table)
     for note in view.notes:
         con.print(Text(note))
+
+
+def _fitting_columns(view: View, width: int) -> list[int]:
+    """Indexes of the columns to show: optional ones are dropped while the table would be
+    wider than the terminal (text columns counted at up to 24 characters, as they wrap)."""
+    def needed(i: int) -> int:
+        c = view.columns[i]
+        cells = [_human(row[i], c.kind, view.currency) for row in view.rows]
+        longest = max([len(c.header)] + [len(x) for x in cells])
+        return (min(longest, 24) if c.kind == "text" else longest) + 2
+
+    keep = list(range(len(view.columns)))
+    optional = sorted((c.drop, i) for i, c in enumerate(view.columns) if c.drop)
+    while optional and sum(needed(i) for i in keep) > width:
+        keep.remove(optional.pop()[1])
+    return keep
 
 
 def out(text: str) -> None:

@@ -44,8 +44,8 @@ def deal_list(ws: Workspace, deals: list[Deal], hidden_closed: int = 0) -> View:
     columns = [Column("ID", bold=True), Column("Name")]
     if multi:
         columns.append(Column("Pipeline"))
-    columns += [Column("Stage"), Column("Value", "money"), Column("Company"), Column("Owner"),
-                Column("Close", "date")]
+    columns += [Column("Stage"), Column("Value", "money"), Column("Company", drop=2),
+                Column("Owner", drop=3), Column("Close", "date", drop=1)]
     rows, payload = [], []
     currencies = set()
     for d in deals:
@@ -95,7 +95,6 @@ def deal_detail(deal: Deal, events: list[Event], pipeline: Pipeline | None) -> V
               ("Updated", deal.updated_at.strftime("%Y-%m-%d %H:%M"))]
     preamble = [f"{deal.id}  {shown(deal.name)}"] + [
         f"  {name + ':':<13}{shown(value)}" for name, value in fields if value]
-    preamble.append("")
     rows = []
     previous: Event | None = None
     for e in events:
@@ -175,5 +174,5 @@ def stage_report_view(report: StageReport) -> View:
                    "won_value": t.won_value, "lost_count": t.lost_count,
                    "lost_value": t.lost_value},
     }
-    return View(columns, rows, payload, title=f"{p.label} — pipeline ({c})", currency=c,
+    return View(columns, rows, payload, title=f"{p.label} ({c})", currency=c,
                 footer=footer, notes=notes)
