@@ -188,9 +188,7 @@ def test_control_characters_are_refused_on_input(run, workspace):
     assert "is 100000 characters long" in run("add", "x" * 100_000).err
 
 
-def test_control_characters_from_a_hand_edited_store_are_escaped(run, tmp_path, backend):
-    if backend != "csv":
-        pytest.skip("hand-editing is a CSV story")
+def test_control_characters_from_a_hand_edited_store_are_escaped(run, tmp_path):
     (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals.csv"))
     deal_id = add(run, "Plain")
     store = tmp_path / "deals.csv"

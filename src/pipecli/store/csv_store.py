@@ -320,9 +320,11 @@ class CsvStore(Store):
                           .encode(), mode_from=None)
             os.replace(journal_tmp, self.journal_path)
             _fsync_dir(folder)
-        except OSError as e:
+        except BaseException as e:  # includes Ctrl-C: the old store stays, the temps go
             for tmp, _ in temps:
                 tmp.unlink(missing_ok=True)
+            if not isinstance(e, OSError):
+                raise
             reason = "the disk is full" if e.errno == errno.ENOSPC else e.strerror
             raise StoreError(f"cannot write the store in {folder}: {reason}; nothing was "
                              f"changed") from None
