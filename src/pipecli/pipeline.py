@@ -26,6 +26,8 @@ STORE_SUFFIXES = {".csv": "csv", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq",
+                                                   "map")}
 
 PIPELINE_KEYS = ("name", "label", "kind", "currency", "store", "stages", "lost_reasons")
 TOP_KEYS_MULTI = ("store", "currency", "pipelines")
@@ -77,15 +79,17 @@ def parse_workspace(text: str, path: Path) -> Workspace:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else 0
-        raise InvalidConfig([Problem(str(path), line, f"YAML syntax error: {e.problem}")]) \
-            from None
+        message = f"YAML syntax error: {e.problem}"
+        if e.context and e.context_mark and e.context_mark.line + 1 != line:
+            message += f" ({e.context} on line {e.context_mark.line + 1})"
+        raise InvalidConfig([Problem(str(path), line, message)]) from None
     except yaml.YAMLError as e:
         raise InvalidConfig([Problem(str(path), 0, f"YAML error: {e}")]) from None
     if root is None:
         raise InvalidConfig([Problem(str(path), 1, "the file is empty")])
     workspace = walker.workspace(root, path)
     if walker.problems:
-        raise InvalidConfig(walker.problems)
+        raise InvalidConfig(sorted(walker.problems, key=lambda p: p.line))
     return workspace
 
 
@@ -104,9 +108,19 @@ class _Walker:
     def problem(self, node, message: str) -> None:
         self.problems.append(Problem(self.path, node.start_mark.line + 1, message))
 
+    def plain(self, node, where: str) -> bool:
+        """False (with a problem) for a node carrying a tag other than YAML's plain types."""
+        if node.tag in _PLAIN_TAGS:
+            return True
+        self.problem(node, f"{where} has an unsupported tag {node.tag!r}; only plain text, "
+                           f"numbers, lists and mappings are allowed")
+        return False
+
     # -- node helpers --------------------------------------------------------------------
     def mapping(self, node, where: str, allowed: tuple[str, ...]) -> dict | None:
         """{key: (key_node, value_node)} of a mapping; flags duplicates and unknown keys."""
+        if not self.plain(node, where):
+            return None
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, f"{where} must be a mapping of keys to values")
             return None
@@ -126,6 +140,8 @@ class _Walker:
         return out
 
     def scalar(self, node, where: str):
+        if not self.plain(node, where):
+            return None
         if not isinstance(node, yaml.ScalarNode):
             self.problem(node, f"{where} must be a single value, not a list or mapping")
             return None
@@ -138,7 +154,7 @@ class _Walker:
     def text(self, node, where: str, pattern: re.Pattern | None = None, hint: str = ""):
         value = self.scalar(node, where)
         if value is None:
-            if isinstance(node, yaml.ScalarNode):
+            if isinstance(node, yaml.ScalarNode) and node.tag in _PLAIN_TAGS:
                 self.problem(node, f"{where} must not be empty")
             return None
         if not isinstance(value, str):
@@ -154,7 +170,8 @@ class _Walker:
     def integer(self, node, where: str, low: int):
         value = self.scalar(node, where)
         if isinstance(value, bool) or not isinstance(value, int):
-            if value is not None or isinstance(node, yaml.ScalarNode):
+            if value is not None or (isinstance(node, yaml.ScalarNode)
+                                     and node.tag in _PLAIN_TAGS):
                 self.problem(node, f"{where} must be a whole number")
             return None
         if value < low:
@@ -163,6 +180,8 @@ class _Walker:
         return value
 
     def text_list(self, node, where: str) -> list[tuple[str, object]]:
+        if not self.plain(node, where):
+            return []
         if not isinstance(node, yaml.SequenceNode):
             self.problem(node, f"{where} must be a list")
             return []
@@ -184,6 +203,8 @@ class _Walker:
                                           " (use an ISO 4217 code such as USD)")
                                 if "currency" in top else None)
             items = top["pipelines"]
+            if not self.plain(items, "pipelines"):
+                return None
             if not isinstance(items, yaml.SequenceNode) or not items.value:
                 self.problem(items, "pipelines must be a non-empty list of pipelines")
                 return None
@@ -191,11 +212,14 @@ class _Walker:
                                        in_multi=True)
                          for i, item in enumerate(items.value)]
             seen: set[str] = set()
-            for p, item in zip(pipelines, items.value):
-                if p and p.name.lower() in seen:
-                    self.problem(item, f"pipeline name {p.name!r} is used twice")
-                elif p:
-                    seen.add(p.name.lower())
+            for item in items.value:
+                name = next((v.value for k, v in getattr(item, "value", ())
+                             if isinstance(item, yaml.MappingNode) and k.value == "name"
+                             and isinstance(v, yaml.ScalarNode)), None)
+                if name and name.lower() in seen:
+                    self.problem(item, f"pipeline name {name!r} is used twice")
+                elif name:
+                    seen.add(name.lower())
         else:
             top = self.mapping(root, "the file", PIPELINE_KEYS) or {}
             pipelines = [self.pipeline(root, "the pipeline", None, in_multi=False, fields=top)]
@@ -326,7 +350,8 @@ class _Walker:
     def probability(self, node, where: str) -> Decimal | None:
         value = self.scalar(node, f"{where} probability")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            if value is not None or isinstance(node, yaml.ScalarNode):
+            if value is not None or (isinstance(node, yaml.ScalarNode)
+                                     and node.tag in _PLAIN_TAGS):
                 self.problem(node, f"{where} probability must be a number from 0 to 100")
             return None
         number = Decimal(str(value))
