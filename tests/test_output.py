@@ -196,3 +196,22 @@ def test_control_characters_from_a_hand_edited_store_are_escaped(run, tmp_path):
     out = run("list").out
     assert "\x1b" not in out and "\\x1b]0;title\\x07" in out
     assert json.loads(run("show", deal_id, "-o", "json").out)["name"] == "Evil\x1b]0;title\x07"
+
+
+def test_weighted_values_round_half_up_in_every_format(run, workspace):
+    add(run, "Lamp", "--value", "149.70")  # 149.70 × 10 % = 14.97; × 5 % would be 7.485
+    add(run, "Odd", "--value", "0.05", "--probability", "50")  # 0.025 → 0.03, not 0.02
+    report = run("report", "-o", "json").json()
+    assert report["totals"]["weighted_value"] == 15.0  # 14.97 + 0.025 = 14.995 → 15.00
+    assert "15" in run("report").out.splitlines()[1]
+    odd = next(d for d in run("list", "-o", "json").json() if d["name"] == "Odd")
+    assert odd["weighted_value"] == 0.03
+
+
+def test_empty_optional_columns_are_left_out_of_the_table(run, workspace, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    add(run, "Cosmetics set – Ava Smith", "--value", "49.90")
+    header = next(line for line in run("list", "-o", "table").out.splitlines()
+                  if line.strip()).split()
+    assert header == ["ID", "Name", "Stage", "Value"]
+    assert run("list").out.splitlines()[0].split()[-3:] == ["Company", "Owner", "Close"]

@@ -202,16 +202,20 @@ def _emit_rich(view: View) -> None:
 
 
 def _fitting_columns(view: View, width: int) -> list[int]:
-    """Indexes of the columns to show: optional ones are dropped while the table would be
-    wider than the terminal (text columns counted at up to 24 characters, as they wrap)."""
+    """Indexes of the columns to show: optional ones are dropped when empty, or while the
+    table would be wider than the terminal (text counted at up to 24 characters: it wraps)."""
     def needed(i: int) -> int:
         c = view.columns[i]
         cells = [_human(row[i], c.kind, view.currency) for row in view.rows]
         longest = max([len(c.header)] + [len(x) for x in cells])
-        return (min(longest, 24) if c.kind == "text" else longest) + 2
+        return (min(longest, 24) if c.kind == "text" else longest) + 3  # padding, separator
 
-    keep = list(range(len(view.columns)))
-    optional = sorted((c.drop, i) for i, c in enumerate(view.columns) if c.drop)
+    def empty(i: int) -> bool:
+        return all(row[i] in (None, "", ()) for row in view.rows)
+
+    # An optional column with nothing in it is not worth its width.
+    keep = [i for i, c in enumerate(view.columns) if not (c.drop and empty(i))]
+    optional = sorted((c.drop, i) for i, c in enumerate(view.columns) if c.drop and i in keep)
     while optional and sum(needed(i) for i in keep) > width:
         keep.remove(optional.pop()[1])
     return keep

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from pipecli.errors import UsageError
 
@@ -87,7 +87,7 @@ def format_money(amount: Decimal | None, currency: str = "") -> str:
     if amount is None:
         return ""
     places = minor_units(currency) if currency else 2
-    q = amount.quantize(Decimal(1).scaleb(-places))
+    q = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     if q == q.to_integral_value():
         return f"{q:,.0f}"
     return f"{q:,.{places}f}"
@@ -219,7 +219,5 @@ def round_money(amount: Decimal | None, currency: str) -> Decimal | None:
     """Round a computed amount (e.g. a weighted value) to the currency's minor units."""
     if amount is None:
         return None
-    from decimal import ROUND_HALF_UP
-
     return normalize_money(amount.quantize(Decimal(1).scaleb(-minor_units(currency)),
                                            rounding=ROUND_HALF_UP))
