@@ -275,3 +275,27 @@ def test_bad_values_are_refused(run, workspace, value, fragment):
 @pytest.mark.parametrize("probability", ["101", "-1", "x", "nan"])
 def test_bad_probability_is_refused(run, workspace, probability):
     assert run("add", "Acme", "--probability", probability).code == 2
+
+
+def test_ctrl_c_is_one_line_and_exit_130(run, workspace, monkeypatch):
+    from pipecli import ops
+
+    deal_id = add(run, "Acme")
+    before = store_digest(workspace)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ops, "move", interrupted)
+    result = run("move", deal_id, "proposal")
+    assert result.code == 130
+    assert result.err == "pipe: error: interrupted; nothing was changed\n"
+    assert store_digest(workspace) == before
+
+
+def test_version_and_help(run):
+    assert run("--version").out.startswith("pipe ")
+    for command in ("add", "move", "won", "lost", "reopen", "edit", "rm", "list", "show",
+                    "report", "init", "templates", "stages"):
+        result = run(command, "--help")
+        assert result.code == 0 and "Example:" in result.out, command

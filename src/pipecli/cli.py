@@ -13,14 +13,31 @@ import typer
 
 app = typer.Typer(
     name="pipe",
-    help="Track a sales pipeline in plain files: a YAML pipeline and a CSV or SQLite deal "
-         "store.\n\nStart with `pipe init --template b2b-pipeline`, then `pipe add`, `pipe move`, "
-         "`pipe won`, `pipe lost`, `pipe list` and `pipe report`.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from pipecli import __version__, render
+
+        render.out(f"pipe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show pipe's version and exit.")] = False,
+) -> None:
+    """Track a sales pipeline in plain files: a YAML pipeline and a CSV or SQLite deal store.
+
+    Start with `pipe init --template b2b-pipeline`, then `pipe add`, `pipe move`, `pipe won`,
+    `pipe lost`, `pipe list` and `pipe report`.
+    """
 
 
 class Format(str, Enum):
