@@ -35,8 +35,7 @@ def _options(
 ) -> None:
     """Track a sales pipeline in plain files: a YAML pipeline and a CSV or SQLite deal store.
 
-    Start with `pipe init --template b2b-pipeline`, then `pipe add`, `pipe move`, `pipe won`,
-    `pipe lost`, `pipe list` and `pipe report`.
+    Start with `pipe init --template b2b-pipeline`, then add, move, won, lost, list, report.
     """
 
 
