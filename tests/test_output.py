@@ -56,21 +56,29 @@ def test_report_json_is_the_documented_shape_with_exact_figures(run, populated):
     assert (stages["won"]["count"], stages["won"]["value"]) == (1, 4200)
     assert (stages["lost"]["count"], stages["lost"]["value"], stages["lost"]["weighted_value"]) \
         == (1, 8000, 0)
+    # Gamma: created 11-03, won 11-08 at 4,200: a 5-day cycle. Velocity = 3 open deals ×
+    # 4,200 average won × 1/2 win rate ÷ 5 days = 1,260 a day.
     assert report["totals"] == {"open_count": 3, "open_value": 12500.5,
                                 "weighted_value": 3500.3, "won_count": 1, "won_value": 4200,
-                                "lost_count": 1, "lost_value": 8000}
+                                "lost_count": 1, "lost_value": 8000, "win_rate": 0.5,
+                                "avg_won_value": 4200, "avg_cycle_days": 5.0,
+                                "median_cycle_days": 5.0, "velocity_per_day": 1260}
+    assert report["lost_reasons"] == [{"reason": "price", "count": 1, "value": 8000}]
 
 
 def test_report_plain_is_stable_text(run, populated):
     result = run("report")  # not a terminal: plain is the default
     assert result.code == 0
     lines = result.out.splitlines()
-    assert lines[0].split() == ["Stage", "Prob.", "Deals", "Value", "Weighted"]
-    assert "Qualification" in lines[2] and "10,000" in lines[2] and "2,000" in lines[2]
+    assert lines[0] == "Test sales (USD) — as of 2026-11-20 10:00"
+    assert lines[2] == "Pipeline now"
+    assert lines[3].split() == ["Stage", "Prob.", "Deals", "Value", "Weighted", "Avg", "age"]
+    assert "Qualification" in lines[5] and "10,000" in lines[5] and "2,000" in lines[5]
     assert any(line.split()[:3] == ["Open", "pipeline", "3"] for line in lines)
-    assert "Won:  1 deal, 4,200 USD" in result.out
-    assert "Lost: 1 deal, 8,000 USD" in result.out
-    assert "\x1b" not in result.out and "━" not in result.out
+    assert "Won:        1 deal, 4,200 USD" in result.out
+    assert "Lost:       1 deal, 8,000 USD" in result.out
+    assert "Win rate:   50.0%" in result.out
+    assert "\x1b" not in result.out and "━" not in result.out and "█" not in result.out
 
 
 def test_report_table_fits_80_columns(run, populated, monkeypatch):
@@ -78,6 +86,7 @@ def test_report_table_fits_80_columns(run, populated, monkeypatch):
     result = run("report", "-o", "table")
     assert result.code == 0
     assert "Test sales" in result.out and "Qualification" in result.out
+    assert "█" in result.out  # the funnel chart
     assert max(len(line) for line in result.out.splitlines()) <= 80
 
 
@@ -203,7 +212,8 @@ def test_weighted_values_round_half_up_in_every_format(run, workspace):
     add(run, "Odd", "--value", "0.05", "--probability", "50")  # 0.025 → 0.03, not 0.02
     report = run("report", "-o", "json").json()
     assert report["totals"]["weighted_value"] == 15.0  # 14.97 + 0.025 = 14.995 → 15.00
-    assert "15" in run("report").out.splitlines()[1]
+    assert "15" in next(line for line in run("report").out.splitlines()
+                        if line.startswith("Open pipeline"))
     odd = next(d for d in run("list", "-o", "json").json() if d["name"] == "Odd")
     assert odd["weighted_value"] == 0.03
 

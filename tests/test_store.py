@@ -103,8 +103,8 @@ def test_broken_csv_store_is_one_clear_error(run, csv_workspace, name, mutate, f
     _break(csv_workspace, name, mutate)
     before = store_digest(csv_workspace)
     commands = [["show", deal_id], ["move", deal_id, "proposal"]]
-    if name == "deals.csv":
-        commands.append(["report"])  # the report reads current deals only (for now)
+    if name == "deals.history.csv":
+        commands.append(["report"])  # reports replay the history
     for args in commands:
         result = run(*args)
         assert result.code == 1, (args, result.err)

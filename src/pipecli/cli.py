@@ -475,20 +475,160 @@ def show(deal: DealArg, *, file: FileOpt = None, fmt: FormatOpt = None) -> None:
     render.emit(views.deal_detail(found, events, ws.pipeline_of(found)), _fmt(fmt))
 
 
-@app.command()
-def report(*, file: FileOpt = None, pipeline: PipelineOpt = None, fmt: FormatOpt = None) -> None:
-    """Per stage: how many deals, their value and weighted value, with totals.
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", show_default=False,
+    help="Report the pipeline as it stood at the end of this day (replays the history).")]
+OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals.")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only deals from this source.")]
+TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only deals with this tag.")]
 
-    Example: pipe report -o json
-    """
-    from pipecli import render, reports, views
-    from pipecli.store import DealFilter
+
+class GroupBy(str, Enum):
+    owner = "owner"
+    source = "source"
+    company = "company"
+    tag = "tag"
+
+
+def _moment(as_of: Optional[str]):
+    from pipecli.values import end_of_day, now
+
+    return end_of_day(as_of) if as_of else now()
+
+
+def _filters(*, since=None, until=None, owner=None, source=None, tag=None):
+    from pipecli.reports import Filters
+    from pipecli.values import parse_day
+
+    return Filters(since=parse_day(since, what="--since") if since else None,
+                   until=parse_day(until, what="--until") if until else None,
+                   owner=owner, source=source, tag=tag)
+
+
+def _timelines(file, pipeline, moment):
+    from pipecli import replay
 
     ws, store = _open(file)
     p = ws.pipeline(pipeline)
-    with store.read() as snap:
-        result = reports.stage_report(p, snap.deals(DealFilter(pipeline=p.name)))
-    render.emit(views.stage_report_view(result), _fmt(fmt))
+    return p, replay.load(store, p, moment)
+
+
+@app.command()
+def report(
+    *,
+    as_of: AsOfOpt = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Funnel: deals created on or "
+                                                 "after this day; won/lost: closed on or "
+                                                 "after it.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Same, on or before this "
+                                                 "day.")] = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    by: Annotated[Optional[GroupBy], typer.Option("--by", help="Totals per owner, source, "
+                                                  "company or tag, side by side.")] = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The pipeline report: funnel chart, deals per stage, conversion, time in stage, win
+    rate, deal size, sales cycle, velocity and lost reasons (see docs/metrics.md).
+
+    Example: pipe report --since 2026-01-01 --by owner
+    """
+    from pipecli import render, reports, views
+
+    moment = _moment(as_of)
+    filters = _filters(since=since, until=until, owner=owner, source=source, tag=tag)
+    p, timelines = _timelines(file, pipeline, moment)
+    result = reports.pipeline_report(p, timelines, moment, filters,
+                                     group_by=by.value if by else None)
+    render.emit_document(views.report_document(result), _fmt(fmt))
+
+
+@app.command()
+def forecast(
+    *,
+    months: Annotated[int, typer.Option("--months", min=1, max=120, help="How many months "
+                                        "ahead, starting with the current one.")] = 6,
+    as_of: AsOfOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Open deals by expected close month (count, value, weighted value) beside the value
+    won in each month; slipped and undated deals are listed, never dropped.
+
+    Example: pipe forecast --months 3
+    """
+    from pipecli import forecast as fc, render, views
+
+    moment = _moment(as_of)
+    p, timelines = _timelines(file, pipeline, moment)
+    result = fc.forecast(p, timelines, moment, months,
+                         _filters(owner=owner, source=source, tag=tag))
+    render.emit_document(views.forecast_document(result), _fmt(fmt))
+
+
+@app.command()
+def stale(
+    *,
+    as_of: AsOfOpt = None,
+    fail: Annotated[bool, typer.Option("--fail", help="Exit with code 3 when anything is "
+                                       "listed (for cron alerts).")] = False,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Open deals that need action: idle longer than their stage's rot_days, past their
+    close date, or over their stage's SLA; most overdue first.
+
+    Example: pipe stale --fail || mail -s "stale deals" me@example.com
+    """
+    from pipecli import attention, render, views
+    from pipecli.errors import AttentionNeeded
+
+    moment = _moment(as_of)
+    p, timelines = _timelines(file, pipeline, moment)
+    alerts = attention.stale(p, timelines, moment, _filters(owner=owner, source=source,
+                                                             tag=tag))
+    render.emit(views.stale_view(alerts, p), _fmt(fmt))
+    if fail and alerts:
+        deals = len({a.deal.id for a in alerts})
+        raise AttentionNeeded(f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} on "
+                              f"{deals} deal{'s' if deals != 1 else ''} need attention")
+
+
+@app.command("next")
+def next_(
+    *,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many deals.")] = 10,
+    as_of: AsOfOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Open deals ranked by what most deserves attention now: weighted value, raised by
+    staleness and a near or passed close date (formula in docs/metrics.md).
+
+    Example: pipe next -n 5
+    """
+    from pipecli import attention, render, views
+
+    moment = _moment(as_of)
+    p, timelines = _timelines(file, pipeline, moment)
+    ranked = attention.rank_open(p, timelines, moment, _filters(owner=owner, source=source,
+                                                                 tag=tag))
+    render.emit(views.next_view(ranked, p, limit), _fmt(fmt))
 
 
 def main() -> None:

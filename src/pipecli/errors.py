@@ -56,3 +56,9 @@ class InvalidConfig(PipeError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class AttentionNeeded(PipeError):
+    """`pipe stale --fail` found deals to act on: exit 3, so cron can raise an alert."""
+
+    exit_code = 3

@@ -27,6 +27,7 @@ from pipecli.values import format_money
 FORMATS = ("table", "plain", "csv", "tsv", "json", "markdown")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMERIC = ("money", "number", "percent", "rate", "days")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,24 @@ class View:
     footer: Sequence[Any] | None = None  # a totals row, shown in human formats only
     preamble: list[str] = field(default_factory=list)  # lines before the table (human formats)
     notes: list[str] = field(default_factory=list)  # lines after the table (human formats)
+
+
+@dataclass
+class Chart:
+    """Horizontal bars (drawn in the table format only): label, size, text beside the bar."""
+
+    title: str
+    bars: list[tuple[str, float, str]]
+
+
+@dataclass
+class Document:
+    """A report of several parts: text lines, charts and tables for people, one flat table
+    for csv/tsv, one payload for json."""
+
+    sections: list  # of str (a line of text), Chart, View
+    payload: Any
+    flat: View
 
 
 def is_terminal(stream=None) -> bool:
@@ -75,6 +94,10 @@ def _human(value: Any, kind: str, currency: str) -> str:
         return format_money(value, currency)
     if kind == "percent":
         return f"{value:.0%}" if isinstance(value, float) else f"{value}%"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "days":
+        return f"{value:.1f}"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -87,6 +110,8 @@ def _human(value: Any, kind: str, currency: str) -> str:
 def _machine(value: Any, kind: str) -> str:
     if value is None:
         return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
@@ -129,6 +154,63 @@ def emit(view: View, fmt: str | None) -> None:
         _emit_tabulate(view, "github" if fmt == "markdown" else "plain")
 
 
+def emit_document(doc: Document, fmt: str | None) -> None:
+    """Print a report document; charts appear in the table format only."""
+    fmt = fmt or default_format()
+    if fmt == "json":
+        out(json.dumps(to_json(doc.payload), indent=2, ensure_ascii=False))
+        return
+    if fmt in ("csv", "tsv"):
+        _emit_delimited(doc.flat, "," if fmt == "csv" else "\t")
+        return
+    first = True
+    for section in doc.sections:
+        if isinstance(section, Chart) and fmt != "table":
+            continue
+        if not first:
+            out("")
+        first = False
+        if isinstance(section, (str, list)):
+            lines = [section] if isinstance(section, str) else section
+            if fmt == "table":
+                from rich.text import Text
+
+                style = "bold" if isinstance(section, str) else None  # a heading
+                for line in lines:
+                    console().print(Text(shown(line), style=style))
+            else:
+                prefix = "# " if fmt == "markdown" and isinstance(section, str) else ""
+                out("\n".join(prefix + shown(line) for line in lines))
+        elif isinstance(section, Chart):
+            _emit_chart(section)
+        else:
+            emit(section, fmt)
+
+
+def _emit_chart(chart: Chart) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console()
+    labels = [shown(b[0]) for b in chart.bars]
+    texts = [b[2] for b in chart.bars]
+    label_width = max((len(x) for x in labels), default=0)
+    text_width = max((len(x) for x in texts), default=0)
+    room = max(10, con.width - label_width - text_width - 6)
+    largest = max((b[1] for b in chart.bars), default=0) or 1
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True)
+    for label, (_, size, _), text in zip(labels, chart.bars, texts):
+        length = round(size / largest * room) if size else 0
+        bar = Text("█" * max(length, 1 if size else 0), style="cyan")
+        grid.add_row(Text(label), bar, Text(text))
+    if chart.title:
+        con.print(Text(chart.title, style="bold"))
+    con.print(grid)
+
+
 def _emit_delimited(view: View, delimiter: str) -> None:
     import csv
 
@@ -145,11 +227,11 @@ def _emit_tabulate(view: View, tablefmt: str) -> None:
             for row in view.rows]
     if view.footer is not None:
         rows.append([_human(v, c.kind, view.currency) for v, c in zip(view.footer, view.columns)])
-    align = ["right" if c.kind in ("money", "number", "percent") else "left"
+    align = ["right" if c.kind in NUMERIC else "left"
              for c in view.columns]
     lines = []
-    if view.title and tablefmt == "github":
-        lines.append(f"## {shown(view.title)}\n")
+    if view.title:
+        lines.append(f"## {shown(view.title)}\n" if tablefmt == "github" else shown(view.title))
     if view.preamble:
         lines.extend(view.preamble + [""])
     if rows or tablefmt == "github":
@@ -182,7 +264,7 @@ def _emit_rich(view: View) -> None:
                   box=box.SIMPLE_HEAD, show_footer=view.footer is not None,
                   title_justify="left", pad_edge=False)
     for i, c in enumerate(columns):
-        numeric = c.kind in ("money", "number", "percent")
+        numeric = c.kind in NUMERIC
         footer = Text(_human(footer_cells[i], c.kind, view.currency), style="bold") \
             if footer_cells is not None else ""
         # Wrap between words when the terminal is narrow, but never inside a short word:

@@ -161,6 +161,11 @@ def parse_day(text: str, *, what: str = "--close-date") -> date:
     return parse_when(text, what=what).date()
 
 
+def end_of_day(text: str, *, what: str = "--as-of") -> datetime:
+    """The last second of a day, local time: what `--as-of DAY` reports at."""
+    return _as_local(datetime.combine(parse_day(text, what=what), time(23, 59, 59)))
+
+
 def format_time(dt: datetime) -> str:
     """ISO 8601 with the offset, to the second: 2026-03-01T09:30:00+01:00."""
     return dt.isoformat(timespec="seconds")

@@ -1,0 +1,149 @@
+"""Replaying the history: each deal's state and stage stays at a moment, from its events.
+
+Reports read the history rather than the current deals, so that `--as-of` and today's
+report are the same computation, and so that funnel figures can see stages a deal has
+left. Events after the moment are ignored; a deal created later is absent; a deleted
+deal is absent from the moment of its deletion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterable, Iterator
+
+from pipecli.models import LOST, OPEN, WON, Event, Pipeline
+
+# Deal fields kept in events' `changes`, and how their stored text reads back.
+_TEXT_FIELDS = ("name", "company", "contact", "email", "owner", "source", "lost_reason")
+
+
+@dataclass(frozen=True)
+class Stay:
+    """A continuous period in one stage: entered at `start`, left at `end` (None: still there)."""
+
+    stage: str
+    start: datetime
+    end: datetime | None
+
+
+@dataclass
+class Timeline:
+    """A deal as it stood at the replay moment, with the path it took to get there."""
+
+    id: str
+    pipeline: str
+    created_at: datetime
+    stage: str
+    status: str
+    value: Decimal | None
+    last_change_at: datetime
+    closed_at: datetime | None = None
+    name: str = ""
+    company: str = ""
+    contact: str = ""
+    email: str = ""
+    owner: str = ""
+    source: str = ""
+    lost_reason: str = ""
+    close_date: date | None = None
+    probability: Decimal | None = None
+    tags: tuple[str, ...] = ()
+    stays: list[Stay] = field(default_factory=list)
+    furthest_rank: int = -1  # see ranks(): the furthest stage the deal has ever been in
+
+    @property
+    def current_stay(self) -> Stay | None:
+        return self.stays[-1] if self.stays and self.stays[-1].end is None else None
+
+
+def ranks(pipeline: Pipeline) -> dict[str, int]:
+    """Funnel order: open stages 0..k-1, then won stages k, k+1, ... Lost stages have none:
+    being lost is not progress, so a lost deal's furthest stage is where it was before."""
+    order = [s for s in pipeline.stages if s.outcome is None] + \
+            [s for s in pipeline.stages if s.outcome == WON]
+    return {s.key: i for i, s in enumerate(order)}
+
+
+def replay(events: Iterable[Event], pipeline: Pipeline, until: datetime | None = None
+           ) -> list[Timeline]:
+    """Timelines of the pipeline's deals from events ordered by (deal, seq), up to `until`."""
+    rank = ranks(pipeline)
+    out = []
+    for deal_events in _by_deal(events):
+        timeline = _replay_one(deal_events, rank, until)
+        if timeline is not None and timeline.pipeline == pipeline.name:
+            out.append(timeline)
+    return out
+
+
+def _by_deal(events: Iterable[Event]) -> Iterator[list[Event]]:
+    current: list[Event] = []
+    for e in events:
+        if current and e.deal_id != current[0].deal_id:
+            yield current
+            current = []
+        current.append(e)
+    if current:
+        yield current
+
+
+def _replay_one(events: list[Event], rank: dict[str, int], until: datetime | None
+                ) -> Timeline | None:
+    t: Timeline | None = None
+    for e in events:
+        if until is not None and e.at > until:
+            break
+        if e.kind == "created":
+            t = Timeline(id=e.deal_id, pipeline=e.pipeline, created_at=e.at, stage=e.stage,
+                         status=e.status, value=e.value, last_change_at=e.at)
+            for name, text in e.changes.items():
+                _apply(t, name, text)
+            t.stays.append(Stay(e.stage, e.at, None))
+            t.furthest_rank = rank.get(e.stage, -1)
+            continue
+        if t is None:
+            continue  # a history without its creation: nothing to replay
+        if e.kind == "deleted":
+            return None
+        for name, change in e.changes.items():
+            if isinstance(change, list) and len(change) == 2:
+                _apply(t, name, change[1])
+        if e.stage != t.stage:
+            last = t.stays[-1]
+            t.stays[-1] = Stay(last.stage, last.start, e.at)
+            t.stays.append(Stay(e.stage, e.at, None))
+            t.furthest_rank = max(t.furthest_rank, rank.get(e.stage, -1))
+        t.stage, t.status, t.value, t.pipeline = e.stage, e.status, e.value, e.pipeline
+        t.last_change_at = e.at
+        if e.kind in ("won", "lost"):
+            t.closed_at = e.at
+        elif t.status == OPEN:
+            t.closed_at = None
+        if t.status != LOST:
+            t.lost_reason = ""
+        if e.kind == "lost":
+            t.lost_reason = e.reason or t.lost_reason
+    return t
+
+
+def _apply(t: Timeline, name: str, text) -> None:
+    text = "" if text is None else str(text)
+    if name in _TEXT_FIELDS:
+        setattr(t, name, text)
+    elif name == "close_date":
+        try:
+            t.close_date = date.fromisoformat(text) if text else None
+        except ValueError:
+            t.close_date = None
+    elif name == "probability":
+        t.probability = Decimal(text) if text else None
+    elif name == "tags":
+        t.tags = tuple(x for x in text.split(";") if x)
+
+
+def load(store, pipeline: Pipeline, until: datetime | None = None) -> list[Timeline]:
+    """Replay a store's history for one pipeline (one consistent read)."""
+    with store.read() as snapshot:
+        return replay(snapshot.events(), pipeline, until)
