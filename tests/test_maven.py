@@ -1,0 +1,123 @@
+"""The Maven CRM data (8,800 real-shaped opportunities): win rate, average won value and
+sales cycle per agent and overall, against figures computed straight from the CSV."""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from pipecli.models import Deal, Event
+from pipecli.store import open_store
+from pipecli.store.codec import deal_snapshot
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / \
+    "maven-crm-sales-opportunities"
+MAVEN_YAML = """\
+name: maven
+kind: b2b
+currency: USD
+store: {store}
+stages:
+  - {{key: prospecting, label: Prospecting, probability: 10}}
+  - {{key: engaging, label: Engaging, probability: 40}}
+  - {{key: won, label: Won, probability: 100, outcome: won}}
+  - {{key: lost, label: Lost, probability: 0, outcome: lost}}
+"""
+pytestmark = pytest.mark.skipif(not (DATA / "sales_pipeline.csv").exists(),
+                                reason="../shared/datasets is not beside this checkout")
+
+
+def rows() -> list[dict]:
+    with open(DATA / "sales_pipeline.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def moment(day: str) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time(), tzinfo=timezone.utc)
+
+
+def build_store(path: Path) -> None:
+    """Write the opportunities through the store interface in one transaction: created when
+    engaged (prospects, which have no date, on the data's last day), then won or lost."""
+    store = open_store(path)
+    with store.write() as tx:
+        for r in rows():
+            created = moment(r["engage_date"] or "2017-12-31")
+            stage = "engaging" if r["engage_date"] else "prospecting"
+            value = Decimal(r["close_value"]) if r["close_value"] else None
+            deal = Deal(id=r["opportunity_id"].lower(), pipeline="maven", name=r["account"] or
+                        r["opportunity_id"], stage=stage, status="open", created_at=created,
+                        updated_at=created, value=value, owner=r["sales_agent"],
+                        company=r["account"])
+            tx.record(Event(deal.id, 1, created, "created", "maven", stage, "open", value,
+                            changes=deal_snapshot(deal)), deal)
+            if r["deal_stage"] in ("Won", "Lost"):
+                closed = moment(r["close_date"])
+                status = r["deal_stage"].lower()
+                deal = deal.with_changes(stage=status, status=status, closed_at=closed,
+                                         updated_at=closed)
+                tx.record(Event(deal.id, 2, closed, status, "maven", status, status, value,
+                                reason="not recorded" if status == "lost" else ""), deal)
+
+
+def expected(data: list[dict]) -> dict:
+    won = [r for r in data if r["deal_stage"] == "Won"]
+    lost = [r for r in data if r["deal_stage"] == "Lost"]
+    cycles = [(date.fromisoformat(r["close_date"]) - date.fromisoformat(r["engage_date"])).days
+              for r in won]
+    return {"won_count": len(won), "lost_count": len(lost),
+            "win_rate": len(won) / (len(won) + len(lost)),
+            "avg_won_value": sum(int(r["close_value"]) for r in won) / len(won),
+            "avg_cycle_days": statistics.fmean(cycles),
+            "median_cycle_days": statistics.median(cycles)}
+
+
+def check(totals: dict, want: dict) -> None:
+    assert totals["won_count"] == want["won_count"]
+    assert totals["lost_count"] == want["lost_count"]
+    assert totals["win_rate"] == pytest.approx(want["win_rate"], abs=5e-5)
+    assert totals["avg_won_value"] == pytest.approx(want["avg_won_value"], abs=0.005)
+    assert totals["avg_cycle_days"] == pytest.approx(want["avg_cycle_days"], abs=0.005)
+    assert totals["median_cycle_days"] == pytest.approx(want["median_cycle_days"], abs=0.005)
+
+
+@pytest.fixture(scope="module", params=["csv", "sqlite"])
+def maven(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(f"maven-{request.param}")
+    store = "deals.csv" if request.param == "csv" else "deals.sqlite"
+    (folder / "pipeline.yaml").write_text(MAVEN_YAML.format(store=store))
+    build_store(folder / store)
+    return folder
+
+
+def test_overall_and_per_agent(run, maven):
+    data = rows()
+    report = run("report", "-f", str(maven), "--by", "owner", "-o", "json").json()
+    overall = expected(data)
+    assert (overall["won_count"], overall["lost_count"]) == (4238, 2473)
+    check(report["totals"], overall)
+    groups = {g["group"]: g for g in report["groups"]}
+    agents = sorted({r["sales_agent"] for r in data})
+    assert sorted(groups) == agents
+    for agent in agents:
+        check(groups[agent], expected([r for r in data if r["sales_agent"] == agent]))
+
+
+def test_funnel_counts(run, maven):
+    stages = {s["key"]: s for s in run("report", "-f", str(maven), "-o", "json").json()["stages"]}
+    data = rows()
+    engaged = sum(1 for r in data if r["engage_date"])
+    won = sum(1 for r in data if r["deal_stage"] == "Won")
+    # Every deal reached prospecting; every deal with an engage date reached engaging (won
+    # ones included: won is further than every open stage, lost ones were engaging).
+    assert stages["prospecting"]["reached"] == len(data) == 8800
+    assert stages["engaging"]["reached"] == engaged
+    assert stages["won"]["reached"] == won
+    assert stages["won"]["conversion"] == round(won / engaged, 4)
+    assert stages["prospecting"]["count"] == sum(r["deal_stage"] == "Prospecting" for r in data)
+    assert stages["engaging"]["count"] == sum(r["deal_stage"] == "Engaging" for r in data)
