@@ -294,7 +294,8 @@ def test_stale_lists_idle_past_close_and_sla_and_fails_for_cron(run, scenario):
     assert [a["overdue_days"] for a in alerts] == sorted((a["overdue_days"] for a in alerts),
                                                          reverse=True)
     failed = run("stale", "--fail")
-    assert failed.code == 3 and "5 alerts on 3 deals need attention" in failed.err
+    assert failed.code == 3
+    assert failed.err == "pipe: attention: 5 alerts on 3 deals need attention\n"
     quiet = run("stale", "--fail", "--as-of", at(1)[:10])
     assert quiet.code == 0 and "Nothing is stale." in quiet.out
 

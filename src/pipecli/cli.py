@@ -643,7 +643,7 @@ def main() -> None:
             render.error(str(problem))
         sys.exit(e.exit_code)
     except PipeError as e:
-        render.error(str(e))
+        render.error(str(e), e.label)
         sys.exit(e.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         code = 130

@@ -9,6 +9,7 @@ class PipeError(Exception):
     """A failure the user can act on: one sentence on stderr, a non-zero exit code."""
 
     exit_code = 1
+    label = "error"  # printed as `pipe: LABEL: message`
 
 
 class UsageError(PipeError):
@@ -62,3 +63,4 @@ class AttentionNeeded(PipeError):
     """`pipe stale --fail` found deals to act on: exit 3, so cron can raise an alert."""
 
     exit_code = 3
+    label = "attention"

@@ -313,9 +313,9 @@ def message(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-def error(text: str) -> None:
+def error(text: str, label: str = "error") -> None:
     """An error sentence on stderr, prefixed so it stands out in cron mail."""
-    sys.stderr.write(f"pipe: error: {text}\n")
+    sys.stderr.write(f"pipe: {label}: {text}\n")
 
 
 def warn(text: str) -> None:
