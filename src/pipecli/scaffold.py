@@ -14,8 +14,8 @@ from pipecli.store import open_store
 
 _STORE_LINE = re.compile(r"^store:.*$", re.MULTILINE)
 STORE_FILES = {"csv": "deals.csv", "sqlite": "deals.sqlite"}
-GITATTRIBUTES = "# pipe: store files are text with LF endings, so diffs and merges work line by line\n" \
-                "*.csv text eol=lf\n*.yaml text eol=lf\n*.sqlite binary\n"
+GITATTRIBUTES = ("# pipe: store files are text with LF endings, so diffs and merges work line "
+                 "by line\n*.csv text eol=lf\n*.yaml text eol=lf\n*.sqlite binary\n")
 GITIGNORE = "# pipe: SQLite's transient files\n*.sqlite-wal\n*.sqlite-shm\n*.sqlite-journal\n"
 
 

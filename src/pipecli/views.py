@@ -220,7 +220,8 @@ def report_document(report: PipelineReport) -> Document:
         f"Win rate:   {_pct(t.win_rate)}",
         f"Avg won:    {money(t.avg_won_value) if t.avg_won_value is not None else '–'}",
         f"Cycle:      {_days(t.avg_cycle_days)} mean, {_days(t.median_cycle_days)} median",
-        f"Velocity:   {money(t.velocity_per_day) + ' per day' if t.velocity_per_day is not None else '–'}",
+        "Velocity:   " + (money(t.velocity_per_day) + " per day"
+                             if t.velocity_per_day is not None else "–"),
     ]
     sections: list = [title] + ([f"Filters: {described}"] if described else [])
     sections += [chart, now_view, flow_view, summary]

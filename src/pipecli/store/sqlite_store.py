@@ -7,7 +7,6 @@ exact integer number of thousandths (value_milli), so SQL sums stay exact.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import contextmanager
 from decimal import Decimal

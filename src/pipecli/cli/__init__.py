@@ -1,0 +1,51 @@
+"""The `pipe` command line. Each command parses its options, makes one core call and
+hands the result to render; errors become exits in main() and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from pipecli.cli.common import app
+
+# Importing the command modules registers their commands, in this order in `pipe --help`.
+from pipecli.cli import setup  # noqa: E402,F401,I001
+from pipecli.cli import deals  # noqa: E402,F401,I001
+from pipecli.cli import reports  # noqa: E402,F401,I001
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point: run the app, turning every domain error into one line and an exit code."""
+    from pipecli import render
+    from pipecli.errors import InvalidConfig, PipeError
+
+    try:
+        code = app(standalone_mode=False, prog_name="pipe")
+    except InvalidConfig as e:
+        for problem in e.problems:
+            render.error(str(problem))
+        sys.exit(e.exit_code)
+    except PipeError as e:
+        render.error(str(e), e.label)
+        sys.exit(e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        code = 130
+    except typer.TyperException as e:  # usage errors: bad option, missing argument
+        e.show()
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (pipe ... | head): not an error
+        sys.exit(0)
+    except Exception as e:  # a bug in pipe, not the user's mistake
+        if os.environ.get("PIPE_DEBUG"):
+            raise
+        render.error(f"internal error ({type(e).__name__}: {e}); nothing was changed. "
+                     f"Please report it; PIPE_DEBUG=1 shows the details")
+        sys.exit(70)
+    if code == 130:
+        render.error("interrupted; nothing was changed")
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,176 @@
+"""What every command shares: the Typer app, the option types, and small helpers that
+turn option values into core arguments."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="pipe",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from pipecli import __version__, render
+
+        render.out(f"pipe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show pipe's version and exit.")] = False,
+) -> None:
+    """Track a sales pipeline in plain files: a YAML pipeline and a CSV or SQLite deal store.
+
+    Start with `pipe init --template b2b-pipeline`, then add, move, won, lost, list, report.
+    """
+
+
+class Format(str, Enum):
+    table = "table"
+    plain = "plain"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    markdown = "markdown"
+
+
+class Status(str, Enum):
+    open = "open"
+    won = "won"
+    lost = "lost"
+    all = "all"
+
+
+class StoreKind(str, Enum):
+    csv = "csv"
+    sqlite = "sqlite"
+
+
+# Options every command shares, declared once.
+FileOpt = Annotated[Optional[Path], typer.Option(
+    "--file", "-f", envvar="PIPE_FILE", show_default=False, dir_okay=True,
+    help="Pipeline YAML (default: pipeline.yaml here or in a parent folder).")]
+PipelineOpt = Annotated[Optional[str], typer.Option(
+    "--pipeline", "-p", envvar="PIPE_PIPELINE", show_default=False,
+    help="Which pipeline of the file (default: the first).")]
+FormatOpt = Annotated[Optional[Format], typer.Option(
+    "--format", "-o", case_sensitive=False, show_default=False,
+    help="Output format: table (default on a terminal), plain (default otherwise), csv, tsv, "
+         "json, markdown.")]
+AtOpt = Annotated[Optional[str], typer.Option(
+    "--at", show_default=False,
+    help="When it happened: YYYY-MM-DD, an ISO date-time, today, yesterday, -3d (default: now).")]
+NoteOpt = Annotated[str, typer.Option("--note", "-n", help="A note kept in the deal's history.")]
+DealArg = Annotated[str, typer.Argument(
+    metavar="DEAL", help="Deal id, unique id prefix, or exact name (any case).")]
+
+
+def format_name(fmt: Optional[Format]) -> str | None:
+    return fmt.value if fmt else None
+
+
+def workspace(file: Optional[Path]):
+    from pipecli.pipeline import find_pipeline_file, load_workspace
+
+    return load_workspace(find_pipeline_file(str(file) if file else None))
+
+
+def open_workspace(file: Optional[Path]):
+    from pipecli.store import open_store
+
+    ws = workspace(file)
+    return ws, open_store(ws.store_path)
+
+
+def when(at: Optional[str]):
+    from pipecli.values import parse_when
+
+    return parse_when(at) if at else None
+
+
+def say(text: str) -> None:
+    from pipecli import render
+
+    render.message(text)
+
+
+def deal_label(deal) -> str:
+    from pipecli.render import shown
+
+    return f"{deal.id} “{shown(deal.name)}”"
+
+
+def deal_fields(*, currency: str | None, value=None, probability=None, company=None, contact=None,
+                 email=None, owner=None, source=None, close_date=None, tags=None) -> dict:
+    """Parse the deal fields given on the command line (None = not given; "" clears)."""
+    from pipecli import values as v
+
+    out: dict = {}
+    if value is not None:
+        out["value"] = v.parse_money(value, currency, what="--value") if value.strip() else None
+    if probability is not None:
+        out["probability"] = v.parse_probability(probability) if probability.strip() else None
+    for name, text in (("company", company), ("contact", contact), ("owner", owner),
+                       ("source", source)):
+        if text is not None:
+            out[name] = v.clean_text(text, what=f"--{name}")
+    if email is not None:
+        out["email"] = v.clean_email(email)
+    if close_date is not None:
+        out["close_date"] = v.parse_day(close_date) if close_date.strip() else None
+    if tags is not None:
+        out["tags"] = tuple(dict.fromkeys(v.clean_tag(t) for t in tags))
+    return out
+
+
+# -- set-up -----------------------------------------------------------------------------------
+
+
+AsOfOpt = Annotated[Optional[str], typer.Option(
+    "--as-of", show_default=False,
+    help="Report the pipeline as it stood at the end of this day (replays the history).")]
+OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals.")]
+SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only deals from this source.")]
+TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only deals with this tag.")]
+
+
+class GroupBy(str, Enum):
+    owner = "owner"
+    source = "source"
+    company = "company"
+    tag = "tag"
+
+
+def report_moment(as_of: Optional[str]):
+    from pipecli.values import end_of_day, now
+
+    return end_of_day(as_of) if as_of else now()
+
+
+def report_filters(*, since=None, until=None, owner=None, source=None, tag=None):
+    from pipecli.reports import Filters
+    from pipecli.values import parse_day
+
+    return Filters(since=parse_day(since, what="--since") if since else None,
+                   until=parse_day(until, what="--until") if until else None,
+                   owner=owner, source=source, tag=tag)
+
+
+def load_timelines(file, pipeline, moment):
+    from pipecli import replay
+
+    ws, store = open_workspace(file)
+    p = ws.pipeline(pipeline)
+    return p, replay.load(store, p, moment)

@@ -1,0 +1,296 @@
+"""The deal lifecycle and reading deals: add, move, won, lost, reopen, edit, rm, list,
+show."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import sys
+
+import typer
+
+from pipecli.cli.common import (AtOpt, DealArg, FileOpt, FormatOpt, NoteOpt, PipelineOpt,
+                                Status, app, deal_fields, deal_label, format_name,
+                                open_workspace, say, when)
+
+
+@app.command()
+def add(
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help="The deal's name, e.g. \"Cosmetics set – Ava Smith\".")],
+    *,
+    value: Annotated[Optional[str], typer.Option("--value", "-v", help="Expected revenue, e.g. "
+                                                 "12500, 12,500.50 or 12.5k.")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Stage key or label "
+                                                 "(default: the first stage).")] = None,
+    company: Annotated[Optional[str], typer.Option("--company")] = None,
+    contact: Annotated[Optional[str], typer.Option("--contact")] = None,
+    email: Annotated[Optional[str], typer.Option("--email")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Lead source or campaign.")]
+    = None,
+    close_date: Annotated[Optional[str], typer.Option("--close-date", help="Expected close "
+                                                      "date: YYYY-MM-DD or +30d.")] = None,
+    probability: Annotated[Optional[str], typer.Option("--probability", help="Win probability %"
+                                                       " for this deal, overriding the "
+                                                       "stage's.")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="A tag (repeatable).")] = None,
+    note: NoteOpt = "",
+    at: AtOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+) -> None:
+    """Add a deal; prints its id (alone, when the output is not a terminal).
+
+    Example: pipe add "Cosmetics set – Ava Smith" --value 250 --email ava@example.com
+    """
+    from pipecli import ops, render, values
+
+    ws, store = open_workspace(file)
+    p = ws.pipeline(pipeline)
+    fields = deal_fields(currency=p.currency, value=value, probability=probability,
+                          company=company, contact=contact, email=email, owner=owner,
+                          source=source, close_date=close_date, tags=tag)
+    change = ops.add(store, p, name=values.clean_text(name, what="the deal name", required=True),
+                     fields=fields, stage=stage, note=values.clean_text(note, what="--note"),
+                     at=when(at))
+    deal = change.deal
+    if render.is_terminal():
+        stage_label = p.stage(deal.stage).label
+        say(f"Added {deal_label(deal)} at {stage_label}.")
+    else:
+        render.out(deal.id)
+
+
+@app.command()
+def move(
+    deal: DealArg,
+    stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]",
+                                                   help="Target stage key or label.")] = None,
+    *,
+    next_: Annotated[bool, typer.Option("--next", help="Move to the next open stage.")] = False,
+    back: Annotated[bool, typer.Option("--back", help="Move to the previous open stage.")]
+    = False,
+    note: NoteOpt = "",
+    at: AtOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Move a deal to another stage (its entry requirements must be met).
+
+    Example: pipe move 7k2m demo --note "demo booked for Tuesday"
+    """
+    from pipecli import ops, values
+    from pipecli.errors import UsageError
+
+    if sum([stage is not None, next_, back]) != 1:
+        raise UsageError("give exactly one of: a STAGE, --next, --back")
+    ws, store = open_workspace(file)
+    change = ops.move(store, ws, deal, stage=stage, step=1 if next_ else -1 if back else 0,
+                      note=values.clean_text(note, what="--note"), at=when(at))
+    _report_move(ws, change)
+
+
+def _report_move(ws, change) -> None:
+    deal = change.deal
+    p = ws.pipeline_of(deal)
+    label = p.stage(deal.stage).label if p and p.stage(deal.stage) else deal.stage
+    if change.event is None:
+        say(f"{deal_label(deal)} is already at {label}; nothing changed.")
+    elif change.event.kind == "won":
+        say(f"Won {deal_label(deal)}.")
+    else:
+        before = change.before.stage
+        before_label = p.stage(before).label if p and p.stage(before) else before
+        say(f"Moved {deal_label(deal)}: {before_label} → {label}.")
+
+
+@app.command()
+def won(
+    deal: DealArg,
+    *,
+    value: Annotated[Optional[str], typer.Option("--value", "-v", help="The final value, if it "
+                                                 "differs from the expected one.")] = None,
+    note: NoteOpt = "",
+    at: AtOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Close a deal as won.
+
+    Example: pipe won 7k2m --value 11800 --at 2026-03-14
+    """
+    from pipecli import ops, values
+
+    ws, store = open_workspace(file)
+    amount = values.parse_money(value, None, what="--value") if value is not None else None
+    change = ops.win(store, ws, deal, value=amount, note=values.clean_text(note, what="--note"),
+                     at=when(at))
+    d = change.deal
+    p = ws.pipeline_of(d)
+    worth = f" ({values.format_money(d.value, p.currency)} {p.currency})" if d.value is not None \
+        else ""
+    say(f"Won {deal_label(d)}{worth}.")
+
+
+@app.command()
+def lost(
+    deal: DealArg,
+    *,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it was lost (one of the "
+                                        "pipeline's lost_reasons, when it lists them).")],
+    note: NoteOpt = "",
+    at: AtOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Close a deal as lost, with the reason.
+
+    Example: pipe lost 7k2m --reason "chose another vendor"
+    """
+    from pipecli import ops, values
+
+    ws, store = open_workspace(file)
+    change = ops.lose(store, ws, deal, reason=values.clean_text(reason, what="--reason"),
+                      note=values.clean_text(note, what="--note"), at=when(at))
+    say(f"Lost {deal_label(change.deal)}: {change.deal.lost_reason}.")
+
+
+@app.command()
+def reopen(
+    deal: DealArg,
+    *,
+    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Open stage to reopen at "
+                                                 "(default: where it was before it closed).")]
+    = None,
+    note: NoteOpt = "",
+    at: AtOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Reopen a won or lost deal.
+
+    Example: pipe reopen 7k2m --stage negotiation
+    """
+    from pipecli import ops, values
+
+    ws, store = open_workspace(file)
+    change = ops.reopen(store, ws, deal, stage=stage, note=values.clean_text(note, what="--note"),
+                        at=when(at))
+    p = ws.pipeline_of(change.deal)
+    say(f"Reopened {deal_label(change.deal)} at {p.stage(change.deal.stage).label}.")
+
+
+@app.command()
+def edit(
+    deal: DealArg,
+    *,
+    name: Annotated[Optional[str], typer.Option("--name", help="New name.")] = None,
+    value: Annotated[Optional[str], typer.Option("--value", "-v", help="Expected revenue (\"\" "
+                                                 "clears).")] = None,
+    company: Annotated[Optional[str], typer.Option("--company")] = None,
+    contact: Annotated[Optional[str], typer.Option("--contact")] = None,
+    email: Annotated[Optional[str], typer.Option("--email")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner")] = None,
+    source: Annotated[Optional[str], typer.Option("--source")] = None,
+    close_date: Annotated[Optional[str], typer.Option("--close-date")] = None,
+    probability: Annotated[Optional[str], typer.Option("--probability", help="Win probability "
+                                                       "% for this deal (\"\" returns to the "
+                                                       "stage's).")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Add a tag (repeatable).")]
+    = None,
+    untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag "
+                                                       "(repeatable).")] = None,
+    note: NoteOpt = "",
+    at: AtOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Change a deal's fields; an empty value ("") clears a field.
+
+    Example: pipe edit 7k2m --value 14000 --close-date 2026-04-30 --tag enterprise
+    """
+    from pipecli import ops, values
+
+    ws, store = open_workspace(file)
+    fields = deal_fields(currency=None, value=value,  # the core checks the deal's currency
+                          probability=probability, company=company, contact=contact,
+                          email=email, owner=owner, source=source, close_date=close_date)
+    if name is not None:
+        fields["name"] = values.clean_text(name, what="--name", required=True)
+    change = ops.edit(store, ws, deal, fields=fields,
+                      add_tags=[values.clean_tag(t) for t in tag or ()],
+                      remove_tags=[values.clean_tag(t) for t in untag or ()],
+                      note=values.clean_text(note, what="--note"), at=when(at))
+    if change.event is None:
+        say(f"{deal_label(change.deal)}: nothing to change.")
+    else:
+        changed = ", ".join(sorted(change.event.changes)) or "note"
+        say(f"Edited {deal_label(change.deal)}: {changed}.")
+
+
+@app.command("rm")
+def remove(
+    deal: DealArg,
+    *,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+    = False,
+    file: FileOpt = None,
+) -> None:
+    """Delete a deal (its history keeps a record of it).
+
+    Example: pipe rm 7k2m --yes
+    """
+    from pipecli import ops, render
+    from pipecli.errors import PipeError, UsageError
+
+    ws, store = open_workspace(file)
+    if not yes:
+        deal_obj, _ = ops.history(store, deal)
+        if not render.is_terminal(sys.stdin):
+            raise UsageError("pipe rm asks for confirmation; pass --yes when not on a terminal")
+        if not typer.confirm(f"Delete {deal_label(deal_obj)}?", default=False):
+            raise PipeError("not deleted")
+        deal = deal_obj.id
+    change = ops.remove(store, ws, deal)
+    say(f"Deleted {deal_label(change.deal)}.")
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+@app.command("list")
+def list_(
+    *,
+    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Only this stage.")]
+    = None,
+    status: Annotated[Status, typer.Option("--status", help="open, won, lost or all.")]
+    = Status.open,
+    owner: Annotated[Optional[str], typer.Option("--owner")] = None,
+    source: Annotated[Optional[str], typer.Option("--source")] = None,
+    tag: Annotated[Optional[str], typer.Option("--tag")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="stage, value, name, created, updated, "
+                                      "close, company, owner or id.")] = "stage",
+    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """List deals (open ones unless --status says otherwise).
+
+    Example: pipe list --status all --owner dana --sort value -o csv
+    """
+    from pipecli import listing, render, views
+
+    ws, store = open_workspace(file)
+    deals, hidden = listing.select(ws, store, pipeline=pipeline, stage=stage,
+                                   status=status.value, owner=owner, source=source, tag=tag,
+                                   sort=sort, reverse=reverse)
+    render.emit(views.deal_list(ws, deals, hidden), format_name(fmt))
+
+
+@app.command()
+def show(deal: DealArg, *, file: FileOpt = None, fmt: FormatOpt = None) -> None:
+    """Show a deal: every field and its dated history.
+
+    Example: pipe show 7k2m
+    """
+    from pipecli import ops, render, views
+
+    ws, store = open_workspace(file)
+    found, events = ops.history(store, deal)
+    render.emit(views.deal_detail(found, events, ws.pipeline_of(found)), format_name(fmt))

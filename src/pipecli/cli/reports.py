@@ -1,0 +1,129 @@
+"""Reading the pipeline: pipe report, forecast, stale, next."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from pipecli.cli.common import (AsOfOpt, FileOpt, FormatOpt, GroupBy, OwnerOpt, PipelineOpt,
+                                SourceOpt, TagOpt, app, format_name, load_timelines,
+                                report_filters, report_moment)
+
+
+@app.command()
+def report(
+    *,
+    as_of: AsOfOpt = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Funnel: deals created on or "
+                                                 "after this day; won/lost: closed on or "
+                                                 "after it.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Same, on or before this "
+                                                 "day.")] = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    by: Annotated[Optional[GroupBy], typer.Option("--by", help="Totals per owner, source, "
+                                                  "company or tag, side by side.")] = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The pipeline report: funnel chart, deals per stage, conversion, time in stage, win
+    rate, deal size, sales cycle, velocity and lost reasons (see docs/metrics.md).
+
+    Example: pipe report --since 2026-01-01 --by owner
+    """
+    from pipecli import render, reports, views
+
+    moment = report_moment(as_of)
+    filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag)
+    p, timelines = load_timelines(file, pipeline, moment)
+    result = reports.pipeline_report(p, timelines, moment, filters,
+                                     group_by=by.value if by else None)
+    render.emit_document(views.report_document(result), format_name(fmt))
+
+
+@app.command()
+def forecast(
+    *,
+    months: Annotated[int, typer.Option("--months", min=1, max=120, help="How many months "
+                                        "ahead, starting with the current one.")] = 6,
+    as_of: AsOfOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Open deals by expected close month (count, value, weighted value) beside the value
+    won in each month; slipped and undated deals are listed, never dropped.
+
+    Example: pipe forecast --months 3
+    """
+    from pipecli import forecast as fc, render, views
+
+    moment = report_moment(as_of)
+    p, timelines = load_timelines(file, pipeline, moment)
+    result = fc.forecast(p, timelines, moment, months,
+                         report_filters(owner=owner, source=source, tag=tag))
+    render.emit_document(views.forecast_document(result), format_name(fmt))
+
+
+@app.command()
+def stale(
+    *,
+    as_of: AsOfOpt = None,
+    fail: Annotated[bool, typer.Option("--fail", help="Exit with code 3 when anything is "
+                                       "listed (for cron alerts).")] = False,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Open deals that need action: idle longer than their stage's rot_days, past their
+    close date, or over their stage's SLA; most overdue first.
+
+    Example: pipe stale --fail || mail -s "stale deals" me@example.com
+    """
+    from pipecli import attention, render, views
+    from pipecli.errors import AttentionNeeded
+
+    moment = report_moment(as_of)
+    p, timelines = load_timelines(file, pipeline, moment)
+    filters = report_filters(owner=owner, source=source, tag=tag)
+    alerts = attention.stale(p, timelines, moment, filters)
+    render.emit(views.stale_view(alerts, p), format_name(fmt))
+    if fail and alerts:
+        deals = len({a.deal.id for a in alerts})
+        raise AttentionNeeded(f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} on "
+                              f"{deals} deal{'s' if deals != 1 else ''} need attention")
+
+
+@app.command("next")
+def next_(
+    *,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many deals.")] = 10,
+    as_of: AsOfOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Open deals ranked by what most deserves attention now: weighted value, raised by
+    staleness and a near or passed close date (formula in docs/metrics.md).
+
+    Example: pipe next -n 5
+    """
+    from pipecli import attention, render, views
+
+    moment = report_moment(as_of)
+    p, timelines = load_timelines(file, pipeline, moment)
+    filters = report_filters(owner=owner, source=source, tag=tag)
+    ranked = attention.rank_open(p, timelines, moment, filters)
+    render.emit(views.next_view(ranked, p, limit), format_name(fmt))
