@@ -34,7 +34,7 @@ def sqlite_workspace(tmp_path) -> Path:
     return tmp_path
 
 
-# -- the CSV layout -----------------------------------------------------------------------------
+# -- the CSV layout -------------------------------------------------------------------------------
 
 def test_csv_files_are_sorted_lf_utf8_with_fixed_columns(run, csv_workspace):
     ids = [add(run, f"Déal {i}", "--value", str(i * 100)) for i in range(12)]
@@ -177,7 +177,7 @@ def test_a_crash_before_the_journal_leaves_the_old_store(run, csv_workspace, mon
     assert run("show", deal_id, "-o", "json").json()["stage"] == "prospecting"
 
 
-# -- SQLite specifics -------------------------------------------------------------------------------
+# -- SQLite specifics -----------------------------------------------------------------------------
 
 def test_sqlite_is_wal_with_exact_money(run, sqlite_workspace):
     add(run, "Acme", "--value", "0.10")
@@ -212,7 +212,7 @@ def test_corrupt_sqlite_file(run, sqlite_workspace):
     assert store_digest(sqlite_workspace) == before
 
 
-# -- locking ----------------------------------------------------------------------------------------
+# -- locking --------------------------------------------------------------------------------------
 
 def test_csv_store_busy_after_the_wait(run, csv_workspace, monkeypatch):
     deal_id = add(run, "Acme")

@@ -64,3 +64,9 @@ class AttentionNeeded(PipeError):
 
     exit_code = 3
     label = "attention"
+
+
+class CheckFailed(PipeError):
+    """`pipe check` found problems (listed on stdout)."""
+
+    label = "check"

@@ -147,3 +147,17 @@ def load(store, pipeline: Pipeline, until: datetime | None = None) -> list[Timel
     """Replay a store's history for one pipeline (one consistent read)."""
     with store.read() as snapshot:
         return replay(snapshot.events(), pipeline, until)
+
+
+def rebuild(events: list[Event]):
+    """The current Deal that one deal's full history implies (None if it was deleted)."""
+    from pipecli.models import Deal
+
+    t = _replay_one(events, {}, None)
+    if t is None:
+        return None
+    return Deal(id=t.id, pipeline=t.pipeline, name=t.name, stage=t.stage, status=t.status,
+                created_at=t.created_at, updated_at=t.last_change_at, value=t.value,
+                probability=t.probability, company=t.company, contact=t.contact, email=t.email,
+                owner=t.owner, source=t.source, close_date=t.close_date, tags=t.tags,
+                lost_reason=t.lost_reason, closed_at=t.closed_at)

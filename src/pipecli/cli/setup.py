@@ -64,3 +64,52 @@ def stages(*, file: FileOpt = None, pipeline: PipelineOpt = None, fmt: FormatOpt
 
 
 # -- the deal lifecycle -------------------------------------------------------------------------
+
+
+@app.command()
+def check(
+    *,
+    fix: Annotated[bool, typer.Option("--fix", help="Repair what needs no guessing: sort rows, "
+                                      "normalise line endings, keep both sides of a merged "
+                                      "history, rebuild deal rows from their history.")]
+    = False,
+    file: FileOpt = None,
+) -> None:
+    """Validate the pipeline file and the whole store; print every problem with its file and
+    line. Exit 0 when clean, 1 otherwise — fit for a pre-commit hook or CI.
+
+    Example: pipe check --fix
+    """
+    from pipecli import check as checking, render
+    from pipecli.errors import CheckFailed, InvalidConfig
+    from pipecli.pipeline import find_pipeline_file, load_workspace
+    from pipecli.store import open_store
+
+    path = find_pipeline_file(str(file) if file else None)
+    try:
+        ws = load_workspace(path)
+    except InvalidConfig as e:
+        for problem in e.problems:
+            render.out(str(problem))
+        raise CheckFailed(f"{len(e.problems)} problem{'s' if len(e.problems) != 1 else ''} "
+                          f"in {path.name}; the store was not checked") from None
+    store = open_store(ws.store_path)
+    result = checking.check_store(ws, store)
+    if fix and result.can_fix:
+        checking.fix_store(store, result)
+        for finding in result.fixable:
+            render.out(f"fixed: {finding}")
+        if result.rebuilt:
+            render.out(f"fixed: rebuilt {result.rebuilt} deal row"
+                       f"{'s' if result.rebuilt != 1 else ''} from the history")
+        result = checking.check_store(ws, store)
+    elif fix and result.fixable:
+        render.warn(f"not fixing anything: {result.blocked}")
+    for finding in result.findings:
+        render.out(str(finding) + (" (pipe check --fix repairs this)" if finding.fixable
+                                   else ""))
+    if result.findings:
+        n, m = len(result.findings), len(result.fixable)
+        raise CheckFailed(f"{n} problem{'s' if n != 1 else ''}"
+                          + (f", {m} repairable with --fix" if m and not fix else ""))
+    say(f"{path.name} and its store are consistent.")

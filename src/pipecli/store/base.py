@@ -95,6 +95,14 @@ class Store(ABC):
     def files(self) -> list:
         """The files that make up the store (for init's refusal to overwrite, and tests)."""
 
+    @abstractmethod
+    def scan(self) -> "Scan":
+        """Read everything leniently for `pipe check`: never stop at the first problem."""
+
+    @abstractmethod
+    def replace_all(self, deals: list[Deal], events: list[Event]) -> None:
+        """Atomically replace the whole content (for `pipe check --fix`)."""
+
 
 def lookup_in(deals: Iterable[Deal], ref: str) -> list[Deal]:
     """Shared resolution rule: an exact id wins; otherwise every deal whose id starts with
@@ -109,3 +117,25 @@ def lookup_in(deals: Iterable[Deal], ref: str) -> list[Deal]:
         if d.id.startswith(needle) or d.name.lower() == needle:
             found.append(d)
     return found
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem `pipe check` reports: where, what, and whether --fix can repair it."""
+
+    where: str  # "path:line" or "path: deal <id>"
+    message: str
+    fixable: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class Scan:
+    """Everything a store holds, read leniently: rows that parse, and findings for the rest."""
+
+    deals: list[tuple[str, Deal]]
+    events: list[tuple[str, Event]]
+    findings: list[Finding]
+    unreadable: bool = False  # some row could not be parsed: a rewrite would lose it

@@ -27,7 +27,8 @@ from typing import Iterator
 
 from pipecli.errors import StoreBusy, StoreError
 from pipecli.models import Deal, Event
-from pipecli.store.base import DealFilter, Snapshot, Store, Transaction, lookup_in
+from pipecli.store.base import (DealFilter, Finding, Scan, Snapshot, Store, Transaction,
+                                lookup_in)
 from pipecli.store.codec import (DEAL_COLUMNS, EVENT_COLUMNS, deal_to_row, event_to_row,
                                  row_to_deal, row_to_event)
 
@@ -235,6 +236,12 @@ class CsvStore(Store):
     def files(self) -> list[Path]:
         return [self.path, self.history_path]
 
+    def scan(self) -> Scan:
+        return scan_csv(self)
+
+    def replace_all(self, deals: list[Deal], events: list[Event]) -> None:
+        _replace_all(self, deals, events)
+
     def create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._locked(exclusive=True):
@@ -364,3 +371,84 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _scan_file(path: Path, columns: tuple[str, ...], parse, key_of_row, findings: list
+               ) -> tuple[list, bool]:
+    """Parse a store file line by line, recording every problem; rows inside git conflict
+    blocks are read too (both sides), so --fix can merge them."""
+    rows: list = []
+    if not path.exists():
+        return rows, False
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        findings.append(Finding(str(path), f"not UTF-8 text (bad byte at offset {e.start})"))
+        return rows, True
+    if text.startswith("\ufeff"):
+        findings.append(Finding(f"{path}:1", "starts with a byte-order mark", fixable=True))
+        text = text[1:]
+    if "\r" in text:
+        findings.append(Finding(str(path), "has CRLF line endings", fixable=True))
+        text = text.replace("\r\n", "\n")
+    unreadable = False
+    if text and not text.endswith("\n"):
+        findings.append(Finding(str(path), "the last line is incomplete (no final line break); "
+                                           "it may have been cut off"))
+        unreadable = True
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or lines[0] != ",".join(columns):
+        findings.append(Finding(f"{path}:1", f"the header is not {','.join(columns)!r}"))
+        return rows, True
+    in_base = False
+    for number, line in enumerate(lines[1:], start=2):
+        where = f"{path}:{number}"
+        if line.startswith(CONFLICT_MARKERS):
+            findings.append(Finding(where, f"left-over git conflict marker {line[:7]!r}",
+                                    fixable=True))
+            in_base = line.startswith("|||||||")  # diff3's base section: neither side
+            if line.startswith(("=======", ">>>>>>>")):
+                in_base = False
+            continue
+        if in_base:
+            continue
+        if not line.strip():
+            findings.append(Finding(where, "empty line", fixable=True))
+            continue
+        try:
+            cells = next(csv.reader([line]))
+            rows.append((where, parse(cells), line))
+        except (ValueError, StopIteration) as e:
+            findings.append(Finding(where, str(e) or "unreadable row"))
+            unreadable = True
+    keys = [key_of_row(r[1]) for r in rows]
+    if any(b < a for a, b in zip(keys, keys[1:])):
+        findings.append(Finding(str(path), "rows are not sorted by id", fixable=True))
+    return rows, unreadable
+
+
+def scan_csv(store: "CsvStore"):
+    """The lenient read behind `pipe check` (see Scan)."""
+    findings: list = []
+    deals, bad_deals = _scan_file(store.path, DEAL_COLUMNS, row_to_deal, lambda d: d.id,
+                                  findings)
+    events, bad_events = _scan_file(store.history_path, EVENT_COLUMNS, row_to_event,
+                                    lambda e: (e.deal_id, e.seq), findings)
+    if store.journal_path.exists():
+        findings.append(Finding(str(store.journal_path), "an interrupted write; the next pipe "
+                                "command finishes it", fixable=True))
+    return Scan([(w, d) for w, d, _ in deals], [(w, e) for w, e, _ in events], findings,
+                unreadable=bad_deals or bad_events)
+
+
+def _replace_all(store: "CsvStore", deals, events) -> None:
+    with store._locked(exclusive=True):
+        deal_lines = "".join(_csv_line(deal_to_row(d)) for d in sorted(deals, key=lambda d: d.id))
+        event_lines = "".join(_csv_line(event_to_row(e)) for e in
+                              sorted(events, key=lambda e: (e.deal_id, e.seq)))
+        store._replace({store.path: (_header(DEAL_COLUMNS) + deal_lines).encode(),
+                        store.history_path: (_header(EVENT_COLUMNS) + event_lines).encode()})
+

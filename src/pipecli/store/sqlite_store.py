@@ -15,7 +15,7 @@ from typing import Iterator
 
 from pipecli.errors import StoreBusy, StoreError
 from pipecli.models import Deal, Event
-from pipecli.store.base import DealFilter, Snapshot, Store, Transaction
+from pipecli.store.base import DealFilter, Finding, Scan, Snapshot, Store, Transaction
 from pipecli.store.codec import (DEAL_COLUMNS, EVENT_COLUMNS, deal_from_cells, deal_to_row,
                                  event_to_row, row_to_event)
 from pipecli.store.csv_store import lock_timeout
@@ -133,6 +133,10 @@ class SqliteTransaction(SqliteSnapshot, Transaction):
         if deal is None:
             self.conn.execute("DELETE FROM deals WHERE id = ?", (event.deal_id,))
             return
+        self.record_deal(deal)
+
+    def record_deal(self, deal: Deal) -> None:
+        """Store a deal row alone (check --fix keeps rows that have no history)."""
         row: list = deal_to_row(deal)
         row[DEAL_COLUMNS.index("value")] = _to_milli(row[DEAL_COLUMNS.index("value")])
         for nullable in ("probability", "close_date", "closed_at"):
@@ -177,6 +181,55 @@ class SqliteStore(Store):
 
     def files(self) -> list[Path]:
         return [self.path]
+
+    def scan(self) -> Scan:
+        """Every row, parsed one by one: a bad row is a finding, not the end of the read."""
+        findings: list[Finding] = []
+        deals, events, unreadable = [], [], False
+        if not self.path.exists():
+            return Scan([], [], [])
+        conn, empty = self._connect(create=False)
+        try:
+            if empty:
+                return Scan([], [], [])
+            snapshot = SqliteSnapshot(conn, self.path)
+            for row in conn.execute(f"SELECT {', '.join(_SQL_DEAL_COLUMNS)} FROM deals "
+                                    f"ORDER BY id"):
+                where = f"{self.path}: deal {row[0]}"
+                try:
+                    deals.append((where, snapshot._deal(row)))
+                except StoreError as e:
+                    findings.append(Finding(where, str(e).split(": ", 2)[-1]))
+                    unreadable = True
+            for row in conn.execute(f"SELECT {', '.join(_SQL_EVENT_COLUMNS)} FROM events "
+                                    f"ORDER BY deal_id, seq"):
+                where = f"{self.path}: event {row[0]}/{row[1]}"
+                cells = ["" if v is None else str(v) for v in row]
+                cells[EVENT_COLUMNS.index("value")] = _from_milli(row[EVENT_COLUMNS.index("value")])
+                try:
+                    events.append((where, row_to_event(cells)))
+                except ValueError as e:
+                    findings.append(Finding(where, str(e)))
+                    unreadable = True
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+        finally:
+            conn.close()
+        return Scan(deals, events, findings, unreadable)
+
+    def replace_all(self, deals: list[Deal], events: list[Event]) -> None:
+        with self.write() as tx:
+            tx.conn.execute("DELETE FROM events")
+            tx.conn.execute("DELETE FROM deals")
+            by_id = {d.id: d for d in deals}
+            last = {}
+            for e in events:
+                last[e.deal_id] = e
+            for e in sorted(events, key=lambda e: (e.deal_id, e.seq)):
+                tx.record(e, by_id.get(e.deal_id) if last[e.deal_id] is e else None)
+            for d in deals:
+                if d.id not in last:
+                    tx.record_deal(d)
 
     def create(self) -> None:
         with self.write():
