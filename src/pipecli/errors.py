@@ -70,3 +70,7 @@ class CheckFailed(PipeError):
     """`pipe check` found problems (listed on stdout)."""
 
     label = "check"
+
+
+class ImportRejected(PipeError):
+    """An import stopped before writing anything (rejected rows, unknown stages)."""

@@ -308,6 +308,11 @@ def out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
+def write(text: str) -> None:
+    """Text exactly as given (an export) on stdout."""
+    sys.stdout.write(text)
+
+
 def message(text: str) -> None:
     """A confirmation for a person; user text in it must already be passed through shown()."""
     sys.stdout.write(text + "\n")

@@ -1,11 +1,11 @@
 """The deal lifecycle and reading deals: add, move, won, lost, reopen, edit, rm, list,
-show."""
+show, import, export."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
-
 import sys
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -294,3 +294,96 @@ def show(deal: DealArg, *, file: FileOpt = None, fmt: FormatOpt = None) -> None:
     ws, store = open_workspace(file)
     found, events = ops.history(store, deal)
     render.emit(views.deal_detail(found, events, ws.pipeline_of(found)), format_name(fmt))
+
+
+@app.command("import")
+def import_(
+    source: Annotated[Path, typer.Argument(metavar="FILE", help="CSV (any delimiter) or "
+                                           "JSON-lines file.")],
+    *,
+    preset: Annotated[Optional[str], typer.Option("--preset", help="Column names of: hubspot, "
+                                                  "pipedrive, salesforce, pipe.")] = None,
+    map_: Annotated[Optional[list[str]], typer.Option("--map", help="SOURCE_COLUMN=FIELD "
+                                                      "(repeatable).")] = None,
+    stage_map: Annotated[Optional[list[str]], typer.Option("--stage-map", help="SOURCE_STAGE="
+                                                           "STAGE_KEY (repeatable).")] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="A file of stage changes"
+                                                    " (e.g. Salesforce OpportunityHistory.csv)."
+                                                    )] = None,
+    closed_from: Annotated[Optional[str], typer.Option("--closed-from", help="The open stage a "
+                                                       "closed deal without history started "
+                                                       "at (default: the first).")] = None,
+    dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 03/04/2026 as 3 April.")]
+    = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write "
+                                          "nothing.")] = False,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+) -> None:
+    """Import deals from a CSV or JSON-lines export (HubSpot, Pipedrive, Salesforce, a
+    spreadsheet, or pipe itself). All rows go in, or none: rejected rows are listed with
+    their line. A row whose id is already known updates that deal.
+
+    Example: pipe import deals.csv --preset hubspot --stage-map "Appointment scheduled=demo"
+    """
+    from pipecli import importing
+    from pipecli.errors import ImportRejected
+
+    ws, store = open_workspace(file)
+    p = ws.pipeline(pipeline)
+    options = importing.Options(preset=preset, maps=tuple(map_ or ()),
+                                stage_maps=tuple(stage_map or ()), closed_from=closed_from,
+                                dayfirst=dayfirst, history=history)
+    result = importing.plan(ws, p, store, source, options)
+    if result.unknown_stages:
+        listed = ", ".join(f"{v!r} (line {n})" for v, n in result.unknown_stages.items())
+        raise ImportRejected(f"{source.name}: stages not in pipeline {p.name!r}: {listed}; map "
+                             f"them with --stage-map SOURCE=STAGE_KEY; nothing was imported")
+    for rejected in result.rejected:
+        say(f"{source.name}:{rejected.line}: rejected: {rejected.reason}")
+    summary = (f"{len(result.added)} to add, {len(result.updated)} to update, "
+               f"{result.unchanged} unchanged, {len(result.rejected)} rejected")
+    if result.rejected:
+        raise ImportRejected(f"{summary}; nothing was imported (fix the rejected rows and run "
+                             f"it again)")
+    if dry_run:
+        say(f"Dry run: {summary}.")
+        return
+    importing.apply(store, result)
+    say(f"Imported {source.name}: {len(result.added)} added, {len(result.updated)} updated, "
+        f"{result.unchanged} unchanged.")
+
+
+@app.command()
+def export(
+    *,
+    fmt: Annotated[str, typer.Option("--format", "-o", help="csv, json or jsonl.")] = "csv",
+    history: Annotated[bool, typer.Option("--history", help="Export every event instead of "
+                                          "the current deals.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file "
+                                                   "(default: stdout).")] = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+) -> None:
+    """Export every deal (or every event) in pipe's own columns; `pipe import` of the file
+    into an empty store gives the same store back. CSV cells that a spreadsheet would run as
+    formulas are prefixed with '.
+
+    Example: pipe export --history -o jsonl --output backup.jsonl
+    """
+    from pipecli import exporting, render
+    from pipecli.errors import UsageError
+
+    if fmt not in exporting.FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(exporting.FORMATS)}")
+    ws, store = open_workspace(file)
+    name = ws.pipeline(pipeline).name if pipeline else None
+    text = exporting.export(store, fmt=fmt, history=history, pipeline=name)
+    if output is None:
+        render.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as e:
+        raise UsageError(f"cannot write {output}: {e.strerror}") from None
+    say(f"Wrote {output}.")

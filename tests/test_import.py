@@ -1,0 +1,288 @@
+"""pipe import / export: presets on real exports, the Maven data in one command, rejected
+rows, idempotent updates, and round trips that give the same store back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import PIPELINE_YAML, store_digest
+from test_maven import DATA as MAVEN, expected, rows as maven_rows
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SF = SHARED / "salesforce-opportunity-exports"
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_pipelines"
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared is not beside this "
+                                                              "checkout")
+MAVEN_YAML = """\
+name: maven
+kind: b2b
+currency: USD
+store: deals.csv
+stages:
+  - {key: prospecting, label: Prospecting, probability: 10}
+  - {key: engaging, label: Engaging, probability: 40}
+  - {key: won, label: Won, probability: 100, outcome: won}
+  - {key: lost, label: Lost, probability: 0, outcome: lost}
+"""
+MAVEN_IMPORT = ["--map", "engage_date=created_at", "--map", "account=company",
+                "--map", "deal_stage=stage", "--map", "close_value=value",
+                "--closed-from", "engaging"]
+SALESFORCE_YAML = """\
+name: salesforce
+kind: b2b
+currency: USD
+store: deals.csv
+stages:
+  - {key: prospecting, label: Prospecting, probability: 10}
+  - {key: qualification, label: Qualification, probability: 10}
+  - {key: needs_analysis, label: Needs Analysis, probability: 20}
+  - {key: value_proposition, label: Value Proposition, probability: 50}
+  - {key: decision_makers, label: Id. Decision Makers, probability: 60}
+  - {key: perception_analysis, label: Perception Analysis, probability: 70}
+  - {key: proposal, label: Proposal/Price Quote, probability: 75}
+  - {key: negotiation, label: Negotiation/Review, probability: 90}
+  - {key: won, label: Closed Won, probability: 100, outcome: won}
+  - {key: lost, label: Closed Lost, probability: 0, outcome: lost}
+"""
+WORKSHOP_STAGES = ["--stage-map", "Discovery=needs_analysis", "--stage-map",
+                   "Proposal/Quote=proposal"]
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.glob("deals*.csv"))}
+
+
+def setup(folder: Path, yaml: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pipeline.yaml").write_text(yaml)
+    return folder
+
+
+@needs_shared
+def test_maven_in_one_command_gives_the_independent_figures(run, tmp_path):
+    setup(tmp_path, MAVEN_YAML)
+    result = run("import", str(MAVEN / "sales_pipeline.csv"), *MAVEN_IMPORT)
+    assert result.code == 0, result.err
+    assert "8800 added" in result.out
+    report = run("report", "--by", "owner", "-o", "json").json()
+    want = expected(maven_rows())
+    totals = report["totals"]
+    assert (totals["won_count"], totals["lost_count"]) == (want["won_count"], want["lost_count"])
+    assert totals["win_rate"] == pytest.approx(want["win_rate"], abs=5e-5)
+    assert totals["avg_won_value"] == pytest.approx(want["avg_won_value"], abs=0.005)
+    assert totals["avg_cycle_days"] == pytest.approx(want["avg_cycle_days"], abs=0.005)
+    assert totals["median_cycle_days"] == pytest.approx(want["median_cycle_days"], abs=0.005)
+    for group in report["groups"]:
+        mine = expected([r for r in maven_rows() if r["sales_agent"] == group["group"]])
+        assert group["win_rate"] == pytest.approx(mine["win_rate"], abs=5e-5)
+    again = run("import", str(MAVEN / "sales_pipeline.csv"), *MAVEN_IMPORT)
+    assert "0 added, 0 updated, 8800 unchanged" in again.out
+    assert run("check").code == 0
+
+
+@needs_shared
+def test_salesforce_opportunities_with_their_history(run, tmp_path):
+    setup(tmp_path, SALESFORCE_YAML)
+    folder = SF / "earthfink1982-salesforce-in-powerbi"
+    result = run("import", str(folder / "Opportunity.csv"), "--preset", "salesforce",
+                 "--history", str(folder / "OpportunityHistory.csv"))
+    assert result.code == 0, result.err
+    import csv
+
+    history = list(csv.DictReader(open(folder / "OpportunityHistory.csv", encoding="utf-8")))
+    opportunities = list(csv.DictReader(open(folder / "Opportunity.csv", encoding="utf-8")))
+    deal = opportunities[0]["Id"].lower()
+    stages = [h["StageName"] for h in history if h["OpportunityId"].lower() == deal]
+    shown = run("show", deal, "-o", "json").json()
+    assert shown["stage_label"] == opportunities[0]["StageName"]
+    labels = {s["key"]: s["label"] for s in run("stages", "-o", "json").json()["stages"]}
+    path = [labels[e["stage"]] for e in shown["history"]]
+    assert [s for i, s in enumerate(path) if i == 0 or s != path[i - 1]] == \
+        [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]]
+    won = sum(o["StageName"] == "Closed Won" for o in opportunities)
+    assert run("report", "-o", "json").json()["totals"]["won_count"] == won
+    assert run("check").code == 0
+
+
+@needs_shared
+def test_salesforce_workshop_export_needs_its_stages_mapped(run, tmp_path):
+    setup(tmp_path, SALESFORCE_YAML)
+    source = str(SF / "sfdc-assets-data-cloud-workshop" / "Opportunity.csv")  # BOM, ISO times
+    before = digest(tmp_path)
+    refused = run("import", source, "--preset", "salesforce")
+    assert refused.code == 1
+    assert "'Discovery' (line " in refused.err and "'Proposal/Quote' (line " in refused.err
+    assert digest(tmp_path) == before
+    result = run("import", source, "--preset", "salesforce", *WORKSHOP_STAGES)
+    assert result.code == 0 and "50 added" in result.out
+    first = run("show", "006ec00000aiekfiaz", "-o", "json").json()
+    assert (first["value"], first["created_at"]) == (1124741.15, "2024-01-22T16:14:25+00:00")
+
+
+HUBSPOT = ("Record ID,Deal Name,Deal Stage,Close Date,Deal owner,Amount,Pipeline,Create Date\n"
+           "1001,Acme – Annual licence,Appointment scheduled,2026-12-01,Dana,12000,Sales "
+           "Pipeline,2026-10-01 09:30\n"
+           "1002,Beta pilot,Closed won,2026-10-20,Lee,3000,Sales Pipeline,2026-09-15\n"
+           "1003,Gamma,Closed lost,2026-10-22,Lee,500,Sales Pipeline,2026-09-20\n")
+PIPEDRIVE = ("Deal - ID;Deal - Title;Deal - Value;Deal - Organization;Deal - Contact person;"
+             "Deal - Owner;Deal - Stage;Deal - Status;Deal - Expected close date;"
+             "Deal - Deal created;Deal - Won time;Deal - Lost time;Deal - Lost reason\r\n"
+             "7;Orbital pilot;6500;Orbital Foods;Ava Smith;Sam;Proposal;open;2026-12-15;"
+             "2026-10-01 10:00:00;;;\r\n"
+             "8;Helios rollout;24000;Helios Solar;Liam Chen;Sam;Negotiation;won;2026-11-01;"
+             "2026-09-01 10:00:00;2026-10-30 16:00:00;;\r\n"
+             "9;Kestrel;1200;Kestrel;;Dana;Qualification;lost;;2026-09-05 10:00:00;;"
+             "2026-10-02 11:00:00;price\r\n")
+
+
+@pytest.mark.parametrize("preset, text, name", [("hubspot", HUBSPOT, "hubspot.csv"),
+                                                ("pipedrive", PIPEDRIVE, "pipedrive.csv")])
+def test_hubspot_and_pipedrive_layouts(run, tmp_path, preset, text, name):
+    setup(tmp_path, PIPELINE_YAML.format(store="deals.csv"))
+    source = tmp_path / name
+    source.write_bytes(b"\xef\xbb\xbf" + text.encode())  # exported with a BOM
+    maps = ["--stage-map", "Appointment scheduled=prospecting", "--stage-map",
+            "Negotiation=proposal"]
+    result = run("import", str(source), "--preset", preset, *maps)
+    assert result.code == 0, result.out + result.err
+    deals = {d["name"]: d for d in run("list", "--status", "all", "-o", "json").json()}
+    assert len(deals) == 3
+    if preset == "hubspot":
+        acme = deals["Acme – Annual licence"]
+        assert (acme["id"], acme["value"], acme["owner"], acme["close_date"]) == \
+            ("1001", 12000, "Dana", "2026-12-01")
+        assert acme["created_at"] == "2026-10-01T09:30:00+00:00"
+        assert deals["Beta pilot"]["status"] == "won"
+        assert deals["Beta pilot"]["closed_at"] == "2026-10-20T00:00:00+00:00"
+    else:
+        helios = deals["Helios rollout"]
+        assert (helios["status"], helios["company"], helios["contact"]) == \
+            ("won", "Helios Solar", "Liam Chen")
+        assert helios["closed_at"] == "2026-10-30T16:00:00+00:00"
+        assert (deals["Kestrel"]["status"], deals["Kestrel"]["lost_reason"]) == ("lost", "price")
+    assert run("check").code == 0
+
+
+def test_a_spreadsheet_is_matched_automatically(run, tmp_path):
+    setup(tmp_path, PIPELINE_YAML.format(store="deals.csv"))
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("Deal;Amount;Stage;Company;Owner;Close date;Email\n"
+                     "Acme;1,200.50;Proposal;Acme Inc;dana;2026-12-01;a@acme.io\n"
+                     "Beta;300;qualification;Beta Ltd;lee;;b@beta.io\n")
+    result = run("import", str(sheet))
+    assert result.code == 0, result.err
+    deals = {d["name"]: d for d in run("list", "-o", "json").json()}
+    assert deals["Acme"]["value"] == 1200.5 and deals["Acme"]["stage"] == "proposal"
+    assert deals["Beta"]["stage"] == "qualification"
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_written(run, tmp_path):
+    setup(tmp_path, PIPELINE_YAML.format(store="deals.csv"))
+    run("add", "Existing")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,value,close_date,stage\n"
+                   "a1,Good,100,2026-12-01,prospecting\n"
+                   "a2,Negative,-5,2026-12-01,prospecting\n"
+                   "a3,Bad date,100,2026-02-30,prospecting\n"
+                   "a1,Twice,100,,prospecting\n"
+                   "a4,Short row\n")
+    before = store_digest(tmp_path)
+    result = run("import", str(bad))
+    assert result.code == 1
+    assert "bad.csv:3: rejected: value '-5'" in result.out
+    assert "bad.csv:4: rejected: close date '2026-02-30' is not a date" in result.out
+    assert "bad.csv:5: rejected: id a1 appears twice" in result.out
+    assert "bad.csv:6: rejected: has 2 cells" in result.out
+    assert "nothing was imported" in result.err
+    assert store_digest(tmp_path) == before
+    assert run("import", str(bad), "--dry-run").code == 1
+
+
+def test_reimport_updates_known_deals_with_history(run, tmp_path):
+    setup(tmp_path, PIPELINE_YAML.format(store="deals.csv"))
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,name,value,stage,created\nx1,Acme,100,prospecting,2026-10-01\n"
+                     "x2,Beta,200,prospecting,2026-10-02\n")
+    assert run("import", str(leads)).code == 0
+    closed = tmp_path / "closed.csv"
+    closed.write_text("id,name,value,stage,closed_at,lost_reason\n"
+                      "x1,Acme,150,won,2026-11-01,\nx2,Beta,200,lost,2026-11-02,price\n")
+    dry = run("import", str(closed), "--dry-run")
+    assert "0 to add, 2 to update" in dry.out
+    assert run("import", str(closed)).code == 0
+    acme = run("show", "x1", "-o", "json").json()
+    assert [e["event"] for e in acme["history"]] == ["created", "edited", "won"]
+    assert (acme["status"], acme["value"], acme["closed_at"]) == \
+        ("won", 150, "2026-11-01T00:00:00+00:00")
+    beta = run("show", "x2", "-o", "json").json()
+    assert (beta["status"], beta["lost_reason"]) == ("lost", "price")
+    assert "0 added, 0 updated, 2 unchanged" in run("import", str(closed)).out
+    assert run("check").code == 0
+
+
+def _round_trip(run, source: Path, target: Path, fmt: str):
+    """Export source's history in fmt, import it into an empty copy: same files."""
+    exported = target / f"export.{fmt}"
+    assert run("export", "-f", str(source), "--history", "-o", fmt, "--output",
+               str(exported)).code == 0
+    (target / "pipeline.yaml").write_text((source / "pipeline.yaml").read_text())
+    result = run("import", str(exported), "-f", str(target))
+    assert result.code == 0, result.out + result.err
+    assert digest(target) == digest(source)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_history_export_round_trips_exactly(run, tmp_path, fmt):
+    source = setup(tmp_path / "source", PIPELINE_YAML.format(store="deals.csv"))
+    run("add", "-f", str(source), "--tag", "a", "--note", "=cmd|' /C calc'!A0", "--",
+        "=HYPERLINK(\"http://x\")")
+    deal = run("add", "-f", str(source), "Acme", "--value", "99.5", "--email", "a@b.co").out
+    run("move", "-f", str(source), deal.strip(), "qualification")
+    run("rm", "-f", str(source), run("add", "-f", str(source), "Gone").out.strip(), "--yes")
+    _round_trip(run, source, setup(tmp_path / "copy", ""), fmt)
+
+
+@needs_shared
+@pytest.mark.parametrize("dataset", ["maven", "salesforce-a", "salesforce-b", "b2b-sample",
+                                     "b2c-sample"])
+def test_every_dataset_round_trips(run, tmp_path, dataset):
+    source = tmp_path / "source"
+    if dataset == "maven":
+        setup(source, MAVEN_YAML)
+        assert run("import", str(MAVEN / "sales_pipeline.csv"), "-f", str(source),
+                   *MAVEN_IMPORT).code == 0
+    elif dataset.startswith("salesforce"):
+        setup(source, SALESFORCE_YAML)
+        folder = "earthfink1982-salesforce-in-powerbi" if dataset.endswith("a") else \
+            "sfdc-assets-data-cloud-workshop"
+        assert run("import", str(SF / folder / "Opportunity.csv"), "-f", str(source),
+                   "--preset", "salesforce", *WORKSHOP_STAGES).code == 0
+    else:
+        name = dataset.replace("-sample", "-pipeline")
+        setup(source, (SAMPLES / f"{name}.yaml").read_text().replace(
+            f"store: data/{name}.csv", "store: deals.csv"))
+        for suffix in (".csv", ".history.csv"):
+            (source / f"deals{suffix}").write_bytes(
+                (SAMPLES / "data" / f"{name}{suffix}").read_bytes())
+    _round_trip(run, source, setup(tmp_path / "copy", ""), "csv")
+    # The deals-only export round-trips too (with a history made of creation and closing).
+    deals_only = tmp_path / "deals.csv"
+    run("export", "-f", str(source), "--output", str(deals_only))
+    again = setup(tmp_path / "again", (source / "pipeline.yaml").read_text())
+    extra = ["--closed-from", "engaging"] if dataset == "maven" else []
+    assert run("import", str(deals_only), "-f", str(again), *extra).code == 0
+    assert run("export", "-f", str(again)).out == run("export", "-f", str(source)).out
+
+
+def test_csv_export_neutralises_formulas_and_import_restores_them(run, tmp_path):
+    setup(tmp_path, PIPELINE_YAML.format(store="deals.csv"))
+    run("add", "--company", "@SUM(A1)", "--", "=HYPERLINK(\"http://evil\")")
+    exported = run("export").out
+    assert "'=HYPERLINK" in exported and "'@SUM(A1)" in exported
+    data = json.loads(run("export", "-o", "json").out)
+    assert data[0]["name"] == "=HYPERLINK(\"http://evil\")"
