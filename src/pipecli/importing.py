@@ -553,9 +553,12 @@ def _plan_events(store: Store, records: list[Record]) -> Plan:
     return result
 
 
-def apply(store: Store, result: Plan) -> None:
-    """Write a plan in one transaction (call only when nothing was rejected)."""
+def apply(store: Store, result: Plan, advance=None) -> None:
+    """Write a plan in one transaction (call only when nothing was rejected); advance(n) is
+    told how many deals were written, for a progress bar."""
     with store.write() as tx:
-        for deal, events in result.added + result.updated:
+        for i, (deal, events) in enumerate(result.added + result.updated, start=1):
             for event in events:
                 tx.record(event, deal)
+            if advance and i % 500 == 0:
+                advance(500)

@@ -326,7 +326,7 @@ def import_(
 
     Example: pipe import deals.csv --preset hubspot --stage-map "Appointment scheduled=demo"
     """
-    from pipecli import importing
+    from pipecli import importing, render
     from pipecli.errors import ImportRejected
 
     ws, store = open_workspace(file)
@@ -349,7 +349,15 @@ def import_(
     if dry_run:
         say(f"Dry run: {summary}.")
         return
-    importing.apply(store, result)
+    total = len(result.added) + len(result.updated)
+    if total > 2000 and render.is_terminal(sys.stderr):
+        from rich.progress import Progress
+
+        with Progress(console=render.console(stderr=True), transient=True) as progress:
+            task = progress.add_task(f"Importing {source.name}", total=total)
+            importing.apply(store, result, lambda n: progress.advance(task, n))
+    else:
+        importing.apply(store, result)  # silent when piped or run from cron
     say(f"Imported {source.name}: {len(result.added)} added, {len(result.updated)} updated, "
         f"{result.unchanged} unchanged.")
 
