@@ -10,11 +10,11 @@ from conftest import store_digest
 from pipecli.pipeline import load_workspace
 
 TEMPLATES = ["aida", "b2b-funnel", "b2b-pipeline", "b2c-funnel", "b2c-pipeline",
-             "lead-lifecycle", "marketing-funnel"]
+             "lead-lifecycle", "lead-to-sale", "marketing-funnel"]
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_pipelines"
 
 
-def test_templates_lists_all_seven(run):
+def test_templates_lists_them_all(run):
     result = run("templates", "-o", "json")
     assert result.code == 0
     assert [t["name"] for t in result.json()] == TEMPLATES

@@ -62,7 +62,8 @@ def test_report_json_is_the_documented_shape_with_exact_figures(run, populated):
                                 "weighted_value": 3500.3, "won_count": 1, "won_value": 4200,
                                 "lost_count": 1, "lost_value": 8000, "win_rate": 0.5,
                                 "avg_won_value": 4200, "avg_cycle_days": 5.0,
-                                "median_cycle_days": 5.0, "velocity_per_day": 1260}
+                                "median_cycle_days": 5.0, "velocity_per_day": 1260,
+                                "handed_off": 0, "returned": 0}
     assert report["lost_reasons"] == [{"reason": "price", "count": 1, "value": 8000}]
 
 

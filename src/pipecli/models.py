@@ -15,7 +15,8 @@ EDITABLE_FIELDS = ("name", "value", "probability", "company", "contact", "email"
                    "owner", "source", "close_date", "tags")
 REQUIRABLE_FIELDS = ("value", "company", "contact", "email", "owner", "source", "close_date")
 
-EVENT_KINDS = ("created", "moved", "won", "lost", "reopened", "edited", "deleted")
+EVENT_KINDS = ("created", "moved", "won", "lost", "reopened", "edited", "deleted",
+               "handed_off", "returned")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Stage:
     requires: tuple[str, ...] = ()
     sla_hours: int | None = None
     outcome: str | None = None  # None for open stages, else "won" or "lost"
+    handoff: tuple[str, str | None] | None = None  # (pipeline, stage) a deal moves on to
 
     @property
     def status(self) -> str:

@@ -115,12 +115,17 @@ def add(store: Store, pipeline: Pipeline, *, name: str, fields: dict, stage: str
 
 
 def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, step: int = 0,
-         note: str = "", at: datetime | None = None) -> Change:
-    """Move a deal to a stage, or step it forward/back through the open stages."""
+         to_pipeline: str | None = None, note: str = "", at: datetime | None = None) -> Change:
+    """Move a deal to a stage, or step it forward/back through the open stages; with
+    to_pipeline, over to another pipeline of the file. Entering a stage that declares a
+    hand-off carries the deal on to the other pipeline at once."""
     at = at or now()
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
+        if to_pipeline is not None and ws.pipeline(to_pipeline).name != deal.pipeline:
+            _check_time(at, tx.last_event(deal.id))
+            return _transfer(tx, deal, ws.pipeline(to_pipeline), stage, "moved", at, note)
         current = pipeline.stage(deal.stage)
         if stage is not None:
             target = find_stage(pipeline, stage)
@@ -142,7 +147,50 @@ def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, ste
         after = deal.with_changes(stage=target.key, updated_at=at)
         _check_requires(after, target)
         changes = {"stage": [current.key if current else deal.stage, target.key]}
-        return _record(tx, deal, after, "moved", at, note=note, changes=changes)
+        change = _record(tx, deal, after, "moved", at, note=note, changes=changes)
+        if target.handoff:
+            name, stage_key = target.handoff
+            handed = _transfer(tx, after, ws.pipeline(name), stage_key, "handed_off", at,
+                               f"hand-off from {pipeline.name}:{target.key}")
+            return Change(deal, handed.after, handed.event)
+        return change
+
+
+def _transfer(tx: Transaction, deal: Deal, target: Pipeline, stage: str | None, kind: str,
+              at: datetime, note: str, reason: str = "") -> Change:
+    """Carry an open deal over to another pipeline (its history goes with it)."""
+    if deal.status != OPEN:
+        raise RuleViolation(f"deal {deal.id} is {deal.status}; only open deals change pipeline")
+    into = find_stage(target, stage) if stage else target.open_stages[0]
+    if into.outcome:
+        raise RuleViolation(f"a deal changes pipeline into an open stage, not {into.key!r}")
+    after = deal.with_changes(pipeline=target.name, stage=into.key, updated_at=at)
+    _check_requires(after, into)
+    changes = {"pipeline": [deal.pipeline, target.name], "stage": [deal.stage, into.key]}
+    return _record(tx, deal, after, kind, at, note=note, reason=reason, changes=changes)
+
+
+def return_deal(store: Store, ws: Workspace, ref: str, *, reason: str = "",
+                stage: str | None = None, note: str = "", at: datetime | None = None
+                ) -> Change:
+    """Send a handed-off deal back to the pipeline it came from (marketing), at that
+    pipeline's first stage unless told otherwise; the hand-off is not triggered again."""
+    at = at or now()
+    with store.write() as tx:
+        deal = resolve(tx, ref)
+        arrival = None  # the last event that brought the deal into another pipeline
+        for event in tx.events(deal.id):
+            moved = event.changes.get("pipeline")
+            if isinstance(moved, list) and len(moved) == 2 and moved[0] != moved[1]:
+                arrival = event
+        if arrival is None or arrival.kind == "returned":
+            where = "was returned here already" if arrival else \
+                f"has always been in pipeline {deal.pipeline!r}"
+            raise RuleViolation(f"deal {deal.id} {where}; there is nowhere to return it to")
+        came_from = arrival.changes["pipeline"][0]
+        _check_time(at, tx.last_event(deal.id))
+        return _transfer(tx, deal, ws.pipeline(came_from), stage, "returned", at, note,
+                         reason=reason)
 
 
 def _step(pipeline: Pipeline, deal: Deal, step: int) -> Stage:

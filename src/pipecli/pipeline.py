@@ -32,6 +32,7 @@ _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool",
 PIPELINE_KEYS = ("name", "label", "kind", "currency", "store", "stages", "lost_reasons")
 TOP_KEYS_MULTI = ("store", "currency", "pipelines")
 STAGE_KEYS = ("key", "label", "probability", "group", "rot_days", "requires", "sla_hours",
+              "handoff",
               "outcome")
 
 
@@ -103,6 +104,7 @@ class _Walker:
     def __init__(self, path: str):
         self.path = path
         self.problems: list[Problem] = []
+        self._handoffs: list = []  # (node, where, (pipeline, stage)): checked once all load
         self._constructor = yaml.constructor.SafeConstructor()
 
     def problem(self, node, message: str) -> None:
@@ -224,9 +226,23 @@ class _Walker:
             top = self.mapping(root, "the file", PIPELINE_KEYS) or {}
             pipelines = [self.pipeline(root, "the pipeline", None, in_multi=False, fields=top)]
         store_path = self.store(top, root, path)
+        if all(pipelines):
+            self.check_handoffs(pipelines)
         if self.problems or store_path is None or not all(pipelines):
             return None
         return Workspace(path=path, store_path=store_path, pipelines=tuple(pipelines))
+
+    def check_handoffs(self, pipelines) -> None:
+        by_name = {p.name: p for p in pipelines}
+        for node, where, (name, stage) in self._handoffs:
+            target = by_name.get(name)
+            if target is None:
+                self.problem(node, f"{where} hands off to pipeline {name!r}, which this file "
+                                   f"does not define")
+            elif stage is not None and (target.stage(stage) is None
+                                        or target.stage(stage).outcome):
+                self.problem(node, f"{where} hands off to {name}:{stage}, which is not an "
+                                   f"open stage of {name!r}")
 
     def store(self, top: dict, root, path: Path) -> Path | None:
         if "store" not in top:
@@ -337,15 +353,25 @@ class _Walker:
                 self.problem(item, f"{where} requires unknown field {value!r} "
                                    f"(fields: {', '.join(REQUIRABLE_FIELDS)})")
             requires.append(value)
+        handoff = None
+        if "handoff" in f:
+            target = self.mapping(f["handoff"], f"{where} handoff", ("pipeline", "stage"))
+            if target is not None and "pipeline" not in target:
+                self.problem(f["handoff"], f"{where} handoff needs a `pipeline:`")
+            elif target is not None:
+                handoff = (self.text(target["pipeline"], f"{where} handoff pipeline"),
+                           self.text(target["stage"], f"{where} handoff stage")
+                           if "stage" in target else None)
+                self._handoffs.append((f["handoff"], where, handoff))
         if outcome in OUTCOMES:
-            for name in ("rot_days", "sla_hours", "requires"):
+            for name in ("rot_days", "sla_hours", "requires", "handoff"):
                 if name in f:
                     self.problem(f[name], f"{where} is a closing stage and cannot have {name}")
         if len(self.problems) > before or key is None or probability is None:
             return None
         return Stage(key=key, label=label or key, probability=probability, group=group,
                      rot_days=rot_days, requires=tuple(requires), sla_hours=sla_hours,
-                     outcome=outcome)
+                     outcome=outcome, handoff=handoff)
 
     def probability(self, node, where: str) -> Decimal | None:
         value = self.scalar(node, f"{where} probability")

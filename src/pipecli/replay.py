@@ -26,6 +26,7 @@ class Stay:
     stage: str
     start: datetime
     end: datetime | None
+    pipeline: str = ""
 
 
 @dataclass
@@ -52,6 +53,9 @@ class Timeline:
     tags: tuple[str, ...] = ()
     stays: list[Stay] = field(default_factory=list)
     furthest_rank: int = -1  # see ranks(): the furthest stage the deal has ever been in
+    pipelines: set = field(default_factory=set)  # every pipeline the deal has been in
+    handed_off: bool = False  # left the reported pipeline for another one, at least once
+    returned: bool = False  # came back to the reported pipeline from another one
 
     @property
     def current_stay(self) -> Stay | None:
@@ -68,14 +72,45 @@ def ranks(pipeline: Pipeline) -> dict[str, int]:
 
 def replay(events: Iterable[Event], pipeline: Pipeline, until: datetime | None = None
            ) -> list[Timeline]:
-    """Timelines of the pipeline's deals from events ordered by (deal, seq), up to `until`."""
-    rank = ranks(pipeline)
+    """Timelines of the deals that have been in the pipeline, from events ordered by
+    (deal, seq), up to `until`. A deal handed on to another pipeline is kept (its path
+    through this one counts in the funnel) with its current pipeline set to the other."""
+    rank = {(pipeline.name, key): r for key, r in ranks(pipeline).items()}
     out = []
     for deal_events in _by_deal(events):
-        timeline = _replay_one(deal_events, rank, until)
-        if timeline is not None and timeline.pipeline == pipeline.name:
+        timeline = _replay_one(deal_events, rank, until, pipeline.name)
+        if timeline is not None and pipeline.name in timeline.pipelines:
             out.append(timeline)
     return out
+
+
+def journey(ws, until: datetime | None, events: Iterable[Event]) -> tuple[Pipeline, list]:
+    """The whole file as one funnel: every pipeline's open stages in file order, then the
+    won and lost stages; stage keys become "pipeline/stage". For `pipe report --all`."""
+    from pipecli.models import Stage
+
+    def renamed(p, s):
+        return Stage(key=f"{p.name}/{s.key}", label=f"{p.label}: {s.label}",
+                     probability=s.probability, group=s.group, rot_days=s.rot_days,
+                     outcome=s.outcome)
+
+    stages = [renamed(p, s) for p in ws.pipelines for s in p.stages if s.outcome is None]
+    stages += [renamed(p, s) for p in ws.pipelines for s in p.stages if s.outcome == WON]
+    stages += [renamed(p, s) for p in ws.pipelines for s in p.stages if s.outcome == LOST]
+    first = ws.pipelines[0]
+    whole = Pipeline(name="all", label="All pipelines", kind=first.kind,
+                     currency=first.currency, stages=tuple(stages))
+    rank = {tuple(key.split("/", 1)): r for key, r in ranks(whole).items()}
+    out = []
+    for deal_events in _by_deal(events):
+        t = _replay_one(deal_events, rank, until, None)
+        if t is None:
+            continue
+        t.stage = f"{t.pipeline}/{t.stage}"
+        t.stays = [Stay(f"{s.pipeline}/{s.stage}", s.start, s.end, "all") for s in t.stays]
+        t.pipeline = "all"
+        out.append(t)
+    return whole, out
 
 
 def _by_deal(events: Iterable[Event]) -> Iterator[list[Event]]:
@@ -89,8 +124,8 @@ def _by_deal(events: Iterable[Event]) -> Iterator[list[Event]]:
         yield current
 
 
-def _replay_one(events: list[Event], rank: dict[str, int], until: datetime | None
-                ) -> Timeline | None:
+def _replay_one(events: list[Event], rank: dict[tuple[str, str], int],
+                until: datetime | None, reported: str | None = None) -> Timeline | None:
     t: Timeline | None = None
     for e in events:
         if until is not None and e.at > until:
@@ -100,8 +135,9 @@ def _replay_one(events: list[Event], rank: dict[str, int], until: datetime | Non
                          status=e.status, value=e.value, last_change_at=e.at)
             for name, text in e.changes.items():
                 _apply(t, name, text)
-            t.stays.append(Stay(e.stage, e.at, None))
-            t.furthest_rank = rank.get(e.stage, -1)
+            t.stays.append(Stay(e.stage, e.at, None, e.pipeline))
+            t.furthest_rank = rank.get((e.pipeline, e.stage), -1)
+            t.pipelines.add(e.pipeline)
             continue
         if t is None:
             continue  # a history without its creation: nothing to replay
@@ -110,11 +146,15 @@ def _replay_one(events: list[Event], rank: dict[str, int], until: datetime | Non
         for name, change in e.changes.items():
             if isinstance(change, list) and len(change) == 2:
                 _apply(t, name, change[1])
-        if e.stage != t.stage:
+        if e.stage != t.stage or e.pipeline != t.pipeline:
             last = t.stays[-1]
-            t.stays[-1] = Stay(last.stage, last.start, e.at)
-            t.stays.append(Stay(e.stage, e.at, None))
-            t.furthest_rank = max(t.furthest_rank, rank.get(e.stage, -1))
+            t.stays[-1] = Stay(last.stage, last.start, e.at, last.pipeline)
+            t.stays.append(Stay(e.stage, e.at, None, e.pipeline))
+            t.furthest_rank = max(t.furthest_rank, rank.get((e.pipeline, e.stage), -1))
+            t.pipelines.add(e.pipeline)
+            if e.pipeline != t.pipeline and reported is not None:
+                t.handed_off |= t.pipeline == reported
+                t.returned |= e.pipeline == reported
         t.stage, t.status, t.value, t.pipeline = e.stage, e.status, e.value, e.pipeline
         t.last_change_at = e.at
         if e.kind in ("won", "lost"):
@@ -153,7 +193,7 @@ def rebuild(events: list[Event]):
     """The current Deal that one deal's full history implies (None if it was deleted)."""
     from pipecli.models import Deal
 
-    t = _replay_one(events, {}, None)
+    t = _replay_one(events, {}, None, None)
     if t is None:
         return None
     return Deal(id=t.id, pipeline=t.pipeline, name=t.name, stage=t.stage, status=t.status,

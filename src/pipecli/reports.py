@@ -6,7 +6,7 @@ Every figure is defined in docs/metrics.md; the comments here say only why.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterable
@@ -89,6 +89,8 @@ class Totals:
     avg_cycle_days: float | None
     median_cycle_days: float | None
     velocity_per_day: Decimal | None
+    handed_off: int = 0  # cohort deals that moved on to another pipeline of the file
+    returned: int = 0  # cohort deals sent back into this pipeline from another
 
 
 @dataclass(frozen=True)
@@ -124,10 +126,11 @@ def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: da
                     filters: Filters = Filters(), group_by: str | None = None
                     ) -> PipelineReport:
     """The funnel and pipeline figures of docs/metrics.md, from replayed timelines."""
-    deals = [t for t in timelines if filters.keeps(t)]
+    passed = [t for t in timelines if filters.keeps(t)]  # including deals handed on
+    deals = [t for t in passed if t.pipeline == pipeline.name]  # in this pipeline now
     rank = ranks(pipeline)
-    cohort = [t for t in deals if filters.in_window(t.created_at)] \
-        if (filters.since or filters.until) else deals
+    cohort = [t for t in passed if filters.in_window(t.created_at)] \
+        if (filters.since or filters.until) else passed
     reached_by_rank = [0] * len(rank)
     reached_value = [ZERO] * len(rank)
     for t in cohort:
@@ -137,7 +140,7 @@ def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: da
     stays: dict[str, list[float]] = {s.key: [] for s in pipeline.stages}
     for t in cohort:
         for stay in t.stays:
-            if stay.end is not None and stay.stage in stays:
+            if stay.end is not None and stay.stage in stays and stay.pipeline == pipeline.name:
                 stays[stay.stage].append(days_between(stay.start, stay.end))
     lines = []
     for s in pipeline.stages:
@@ -160,6 +163,8 @@ def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: da
             avg_days_in_stage=_mean(stays[s.key]) if open_stage else None,
             median_days_in_stage=_median(stays[s.key]) if open_stage else None))
     totals = _totals(pipeline, deals, filters)
+    totals = replace(totals, handed_off=sum(t.handed_off for t in cohort),
+                     returned=sum(t.returned for t in cohort))
     groups: tuple = ()
     if group_by:
         groups = tuple((name, _totals(pipeline, members, filters))

@@ -173,7 +173,8 @@ def totals_payload(t: Totals, currency: str) -> dict:
             "avg_won_value": round_money(t.avg_won_value, currency),
             "avg_cycle_days": _r(t.avg_cycle_days, 2),
             "median_cycle_days": _r(t.median_cycle_days, 2),
-            "velocity_per_day": round_money(t.velocity_per_day, currency)}
+            "velocity_per_day": round_money(t.velocity_per_day, currency),
+            "handed_off": t.handed_off, "returned": t.returned}
 
 
 def _describe_filters(report: PipelineReport) -> str:
@@ -223,6 +224,9 @@ def report_document(report: PipelineReport) -> Document:
         "Velocity:   " + (money(t.velocity_per_day) + " per day"
                              if t.velocity_per_day is not None else "–"),
     ]
+    if t.handed_off or t.returned:
+        summary.append(f"Hand-off:   {t.handed_off} handed on to another pipeline, "
+                       f"{t.returned} returned to this one")
     sections: list = [title] + ([f"Filters: {described}"] if described else [])
     sections += [chart, now_view, flow_view, summary]
     if report.lost_reasons:

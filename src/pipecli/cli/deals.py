@@ -71,6 +71,9 @@ def move(
     next_: Annotated[bool, typer.Option("--next", help="Move to the next open stage.")] = False,
     back: Annotated[bool, typer.Option("--back", help="Move to the previous open stage.")]
     = False,
+    to_pipeline: Annotated[Optional[str], typer.Option(
+        "--pipeline", "-p", help="Move the deal over to this pipeline of the file (at STAGE, "
+                                 "or its first stage).")] = None,
     note: NoteOpt = "",
     at: AtOpt = None,
     file: FileOpt = None,
@@ -82,11 +85,12 @@ def move(
     from pipecli import ops, values
     from pipecli.errors import UsageError
 
-    if sum([stage is not None, next_, back]) != 1:
-        raise UsageError("give exactly one of: a STAGE, --next, --back")
+    if sum([stage is not None or to_pipeline is not None, next_, back]) != 1:
+        raise UsageError("give exactly one of: a STAGE (or --pipeline), --next, --back")
     ws, store = open_workspace(file)
     change = ops.move(store, ws, deal, stage=stage, step=1 if next_ else -1 if back else 0,
-                      note=values.clean_text(note, what="--note"), at=when(at))
+                      to_pipeline=to_pipeline, note=values.clean_text(note, what="--note"),
+                      at=when(at))
     _report_move(ws, change)
 
 
@@ -96,6 +100,9 @@ def _report_move(ws, change) -> None:
     label = p.stage(deal.stage).label if p and p.stage(deal.stage) else deal.stage
     if change.event is None:
         say(f"{deal_label(deal)} is already at {label}; nothing changed.")
+    elif change.event.kind in ("handed_off", "moved") and change.before.pipeline != deal.pipeline:
+        how = "Handed off" if change.event.kind == "handed_off" else "Moved"
+        say(f"{how} {deal_label(deal)} to pipeline {deal.pipeline}: {label}.")
     elif change.event.kind == "won":
         say(f"Won {deal_label(deal)}.")
     else:
@@ -151,6 +158,33 @@ def lost(
     change = ops.lose(store, ws, deal, reason=values.clean_text(reason, what="--reason"),
                       note=values.clean_text(note, what="--note"), at=when(at))
     say(f"Lost {deal_label(change.deal)}: {change.deal.lost_reason}.")
+
+
+@app.command("return")
+def return_(
+    deal: DealArg,
+    *,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why sales sent it back.")] = "",
+    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Stage to return it to "
+                                                 "(default: that pipeline's first).")] = None,
+    note: NoteOpt = "",
+    at: AtOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Return a handed-off deal to the pipeline it came from (sales sends a lead back to
+    marketing).
+
+    Example: pipe return 7k2m --reason "no budget this year"
+    """
+    from pipecli import ops, values
+
+    ws, store = open_workspace(file)
+    change = ops.return_deal(store, ws, deal, reason=values.clean_text(reason, what="--reason"),
+                             stage=stage, note=values.clean_text(note, what="--note"),
+                             at=when(at))
+    p = ws.pipeline_of(change.deal)
+    say(f"Returned {deal_label(change.deal)} to pipeline {p.name}: "
+        f"{p.stage(change.deal.stage).label}.")
 
 
 @app.command()

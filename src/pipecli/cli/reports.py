@@ -8,7 +8,7 @@ import typer
 
 from pipecli.cli.common import (AsOfOpt, FileOpt, FormatOpt, GroupBy, OwnerOpt, PipelineOpt,
                                 SourceOpt, TagOpt, app, format_name, load_timelines,
-                                report_filters, report_moment)
+                                open_workspace, report_filters, report_moment)
 
 
 @app.command()
@@ -25,6 +25,9 @@ def report(
     tag: TagOpt = None,
     by: Annotated[Optional[GroupBy], typer.Option("--by", help="Totals per owner, source, "
                                                   "company or tag, side by side.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="One end-to-end funnel over every "
+                                       "pipeline of the file (marketing → sales → won).")]
+    = False,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -38,7 +41,14 @@ def report(
 
     moment = report_moment(as_of)
     filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag)
-    p, timelines = load_timelines(file, pipeline, moment)
+    if all_:
+        from pipecli import replay
+
+        ws, store = open_workspace(file)
+        with store.read() as snapshot:
+            p, timelines = replay.journey(ws, moment, snapshot.events())
+    else:
+        p, timelines = load_timelines(file, pipeline, moment)
     result = reports.pipeline_report(p, timelines, moment, filters,
                                      group_by=by.value if by else None)
     render.emit_document(views.report_document(result), format_name(fmt))
