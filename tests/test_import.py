@@ -17,17 +17,8 @@ SF = SHARED / "salesforce-opportunity-exports"
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_pipelines"
 needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared is not beside this "
                                                               "checkout")
-MAVEN_YAML = """\
-name: maven
-kind: b2b
-currency: USD
-store: deals.csv
-stages:
-  - {key: prospecting, label: Prospecting, probability: 10}
-  - {key: engaging, label: Engaging, probability: 40}
-  - {key: won, label: Won, probability: 100, outcome: won}
-  - {key: lost, label: Lost, probability: 0, outcome: lost}
-"""
+MAVEN_YAML = (Path(__file__).resolve().parent.parent / "sample_pipelines" / "maven" /
+              "pipeline.yaml").read_text()
 MAVEN_IMPORT = ["--map", "engage_date=created_at", "--map", "account=company",
                 "--map", "deal_stage=stage", "--map", "close_value=value",
                 "--closed-from", "engaging"]
