@@ -194,6 +194,8 @@ def _emit_chart(chart: Chart) -> None:
     con = console()
     labels = [shown(b[0]) for b in chart.bars]
     texts = [b[2] for b in chart.bars]
+    cap = max(12, con.width // 3)  # long labels give way to the bars
+    labels = [x if len(x) <= cap else x[:cap - 1] + "…" for x in labels]
     label_width = max((len(x) for x in labels), default=0)
     text_width = max((len(x) for x in texts), default=0)
     room = max(10, con.width - label_width - text_width - 6)
@@ -273,7 +275,7 @@ def _emit_rich(view: View) -> None:
         table.add_column(Text(c.header), footer=footer, justify="right" if numeric else "left",
                          style="bold" if c.bold else None, overflow="fold",
                          min_width=min(max(longest_word, len(c.header)), 12),
-                         no_wrap=numeric or c.kind in ("date", "time") or c.bold)
+                         no_wrap=numeric or c.kind in ("date", "time"))
     for row in cells:
         table.add_row(*(Text(cell) for cell in row))
     for line in view.preamble:

@@ -84,13 +84,16 @@ def replay(events: Iterable[Event], pipeline: Pipeline, until: datetime | None =
     return out
 
 
-def journey(ws, until: datetime | None, events: Iterable[Event]) -> tuple[Pipeline, list]:
+def journey(ws, until: datetime | None, events: Iterable[Event]
+            ) -> tuple[Pipeline, list, dict[str, int]]:
     """The whole file as one funnel: every pipeline's open stages in file order, then the
-    won and lost stages; stage keys become "pipeline/stage". For `pipe report --all`."""
+    won and lost stages; stage keys become "pipeline/stage". For `pipe report --all`.
+    Only the last pipeline's won stages end the funnel; a win in an earlier pipeline (a
+    marketing "customer") is an outcome of its own, outside the funnel order."""
     from pipecli.models import Stage
 
     def renamed(p, s):
-        return Stage(key=f"{p.name}/{s.key}", label=f"{p.label}: {s.label}",
+        return Stage(key=f"{p.name}/{s.key}", label=f"{p.name}: {s.label}",
                      probability=s.probability, group=s.group, rot_days=s.rot_days,
                      outcome=s.outcome)
 
@@ -100,7 +103,12 @@ def journey(ws, until: datetime | None, events: Iterable[Event]) -> tuple[Pipeli
     first = ws.pipelines[0]
     whole = Pipeline(name="all", label="All pipelines", kind=first.kind,
                      currency=first.currency, stages=tuple(stages))
-    rank = {tuple(key.split("/", 1)): r for key, r in ranks(whole).items()}
+    last = ws.pipelines[-1]
+    ending = {f"{last.name}/{s.key}" for s in last.stages if s.outcome == WON}
+    order = [s.key for s in stages if s.outcome is None] + \
+            [s.key for s in stages if s.key in ending]
+    funnel = {key: i for i, key in enumerate(order)}
+    rank = {tuple(key.split("/", 1)): r for key, r in funnel.items()}
     out = []
     for deal_events in _by_deal(events):
         t = _replay_one(deal_events, rank, until, None)
@@ -110,7 +118,7 @@ def journey(ws, until: datetime | None, events: Iterable[Event]) -> tuple[Pipeli
         t.stays = [Stay(f"{s.pipeline}/{s.stage}", s.start, s.end, "all") for s in t.stays]
         t.pipeline = "all"
         out.append(t)
-    return whole, out
+    return whole, out, funnel
 
 
 def _by_deal(events: Iterable[Event]) -> Iterator[list[Event]]:

@@ -123,12 +123,13 @@ def _median(values: list[float]) -> float | None:
 
 
 def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime,
-                    filters: Filters = Filters(), group_by: str | None = None
-                    ) -> PipelineReport:
-    """The funnel and pipeline figures of docs/metrics.md, from replayed timelines."""
+                    filters: Filters = Filters(), group_by: str | None = None,
+                    rank: dict[str, int] | None = None) -> PipelineReport:
+    """The funnel and pipeline figures of docs/metrics.md, from replayed timelines (rank:
+    the funnel order, when it is not the pipeline's own)."""
     passed = [t for t in timelines if filters.keeps(t)]  # including deals handed on
     deals = [t for t in passed if t.pipeline == pipeline.name]  # in this pipeline now
-    rank = ranks(pipeline)
+    rank = rank if rank is not None else ranks(pipeline)
     cohort = [t for t in passed if filters.in_window(t.created_at)] \
         if (filters.since or filters.until) else passed
     reached_by_rank = [0] * len(rank)

@@ -46,11 +46,12 @@ def report(
 
         ws, store = open_workspace(file)
         with store.read() as snapshot:
-            p, timelines = replay.journey(ws, moment, snapshot.events())
+            p, timelines, rank = replay.journey(ws, moment, snapshot.events())
     else:
         p, timelines = load_timelines(file, pipeline, moment)
+        rank = None
     result = reports.pipeline_report(p, timelines, moment, filters,
-                                     group_by=by.value if by else None)
+                                     group_by=by.value if by else None, rank=rank)
     render.emit_document(views.report_document(result), format_name(fmt))
 
 
