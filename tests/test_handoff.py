@@ -69,6 +69,7 @@ def test_end_to_end_funnel(run, team):
     assert reached["sales/qualification"] == 3
     totals = journey["totals"]
     assert (totals["won_count"], totals["lost_count"], totals["open_count"]) == (1, 2, 2)
+    assert (totals["handed_off"], totals["returned"]) == (3, 1)
     table = run("report", "--all").out
     assert "marketing: Sales qualified lead (SQL)" in table
     # A win in marketing is an outcome outside the funnel order; sales' win ends it.

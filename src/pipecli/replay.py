@@ -114,6 +114,9 @@ def journey(ws, until: datetime | None, events: Iterable[Event]
         t = _replay_one(deal_events, rank, until, None)
         if t is None:
             continue
+        seen = [e for e in deal_events if until is None or e.at <= until]
+        t.handed_off = any(e.kind == "handed_off" for e in seen)
+        t.returned = any(e.kind == "returned" for e in seen)
         t.stage = f"{t.pipeline}/{t.stage}"
         t.stays = [Stay(f"{s.pipeline}/{s.stage}", s.start, s.end, "all") for s in t.stays]
         t.pipeline = "all"
