@@ -14,14 +14,14 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from pipecli.errors import PipeError, UsageError
 from pipecli.models import LOST, OPEN, WON, Deal, Event, Pipeline, Workspace
 from pipecli.store import Store
 from pipecli.store.codec import DEAL_COLUMNS, EVENT_COLUMNS, deal_snapshot, row_to_event
-from pipecli.values import MAX_VALUE, normalize_money, now
+from pipecli.values import MAX_VALUE, normalize_money, now, parse_stored_money
 
 FIELDS = ("id", "name", "stage", "status", "value", "probability", "company", "contact",
           "email", "owner", "source", "close_date", "tags", "lost_reason", "created_at",
@@ -237,14 +237,13 @@ def parse_moment(text: str, *, dayfirst: bool = False) -> datetime:
 
 
 def parse_amount(text: str) -> Decimal:
+    """An amount as exports write it: thousands commas and a currency symbol allowed."""
     raw = text.strip().lstrip("$€£¥").replace(",", "").replace("_", "").strip()
     try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"value {text!r} is not an amount") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_VALUE:
-        raise ValueError(f"value {text!r} is not an amount between 0 and {MAX_VALUE}")
-    return normalize_money(amount)
+        return normalize_money(parse_stored_money(raw))
+    except ValueError:
+        raise ValueError(f"value {text!r} is not an amount between 0 and {MAX_VALUE}") \
+            from None
 
 
 def _truthy(text: str) -> bool:
