@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from pipecli.errors import UsageError
+from pipecli.errors import NotFound, UsageError
 from pipecli.models import OPEN, Deal, Workspace
 from pipecli.ops import find_stage
 from pipecli.store import DealFilter, Store
@@ -58,5 +58,5 @@ def _has_stage(pipeline, ref: str) -> bool:
     try:
         find_stage(pipeline, ref)
         return True
-    except Exception:
+    except NotFound:
         return False
