@@ -236,3 +236,13 @@ def test_multi_pipeline_mistakes():
     found = problems("store: d.csv\npipelines:\n  - name: x\n    kind: b2b\n    store: e.csv\n"
                      "    currency: USD\n" + "    " + GOOD_STAGES.replace("\n", "\n    "))
     assert any(line == 5 and "unknown key 'store'" in msg for line, msg in found)
+
+
+@pytest.mark.parametrize("store", ["../deals.csv", "/tmp/elsewhere/deals.csv",
+                                   "data/../../deals.sqlite"])
+def test_a_store_outside_the_workspace_needs_consent(store):
+    text = HEAD.replace("store: deals.csv", f"store: {store}") + GOOD_STAGES
+    line, message = only(text)
+    assert line == 4 and "is outside the folder of p.yaml" in message
+    ws = parse_workspace("store_outside: true\n" + text, Path("/x/p.yaml"))
+    assert ws.store_path.name.startswith("deals")

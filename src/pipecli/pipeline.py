@@ -29,8 +29,9 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq",
                                                    "map")}
 
-PIPELINE_KEYS = ("name", "label", "kind", "currency", "store", "stages", "lost_reasons")
-TOP_KEYS_MULTI = ("store", "currency", "pipelines")
+PIPELINE_KEYS = ("name", "label", "kind", "currency", "store", "store_outside", "stages",
+                 "lost_reasons")
+TOP_KEYS_MULTI = ("store", "store_outside", "currency", "pipelines")
 STAGE_KEYS = ("key", "label", "probability", "group", "rot_days", "requires", "sla_hours",
               "handoff",
               "outcome")
@@ -255,10 +256,20 @@ class _Walker:
             self.problem(top["store"], f"store {store!r} must end in .csv (CSV store) or "
                                        f".sqlite / .db (SQLite store)")
             return None
-        return (path.parent / store)
+        located = path.parent / store
+        outside = not located.resolve().is_relative_to(path.parent.resolve())
+        allowed = "store_outside" in top and self.scalar(top["store_outside"],
+                                                        "store_outside") is True
+        if outside and not allowed:
+            self.problem(top["store"], f"store {store!r} is outside the folder of "
+                                       f"{path.name}; add `store_outside: true` if that is "
+                                       f"intended")
+            return None
+        return located
 
     def pipeline(self, node, where: str, default_currency, *, in_multi: bool, fields=None):
-        allowed = tuple(k for k in PIPELINE_KEYS if k != "store") if in_multi else PIPELINE_KEYS
+        allowed = tuple(k for k in PIPELINE_KEYS if k not in ("store", "store_outside")) \
+            if in_multi else PIPELINE_KEYS
         f = fields if fields is not None else self.mapping(node, where, allowed)
         if f is None:
             return None
