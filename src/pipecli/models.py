@@ -16,7 +16,7 @@ EDITABLE_FIELDS = ("name", "value", "probability", "company", "contact", "email"
 REQUIRABLE_FIELDS = ("value", "company", "contact", "email", "owner", "source", "close_date")
 
 EVENT_KINDS = ("created", "moved", "won", "lost", "reopened", "edited", "deleted",
-               "handed_off", "returned")
+               "handed_off", "returned", "undone")
 
 
 @dataclass(frozen=True)

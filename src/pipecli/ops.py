@@ -336,3 +336,80 @@ def history(store: Store, ref: str) -> tuple[Deal, list[Event]]:
     with store.read() as snap:
         deal = resolve(snap, ref)
         return deal, list(snap.events(deal.id))
+
+
+def recent(store: Store, count: int, ref: str | None = None) -> list[tuple[Event, str]]:
+    """The latest events (newest first) with the deal's name; of one deal when ref is given."""
+    with store.read() as snap:
+        if ref is not None:
+            deal = resolve(snap, ref)
+            events = list(snap.events(deal.id))
+        else:
+            events = list(snap.events())
+        events.sort(key=lambda e: (e.at, e.deal_id, e.seq), reverse=True)
+        chosen = events[:count]
+        names = {}
+        for e in chosen:
+            if e.deal_id not in names:
+                current = snap.get(e.deal_id)
+                names[e.deal_id] = current.name if current else e.changes.get("name", "")
+        return [(e, names[e.deal_id]) for e in chosen]
+
+
+def _undo_stack(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """(changes that can be undone, undos that can be redone), newest first.
+
+    An undo is an event whose reason is `undo:SEQ` (it reverted that event of the same
+    deal), a redo one with `redo:SEQ` (it reverted that undo). Walking from the newest, a
+    marker that is still in effect cancels its target; a cancelled marker cancels nothing.
+    So undoing a redo makes its undo count again."""
+    order = sorted(events, key=lambda e: (e.at, e.deal_id, e.seq), reverse=True)
+    cancelled: set = set()
+    for e in order:
+        kind, _, target = e.reason.partition(":")
+        in_effect = (e.deal_id, e.seq) not in cancelled
+        if kind in ("undo", "redo") and target.isdigit() and in_effect:
+            cancelled.add((e.deal_id, int(target)))
+    live = [e for e in order if (e.deal_id, e.seq) not in cancelled]
+    undos = [e for e in live if e.reason.startswith("undo:")]
+    return [e for e in live if not e.reason.startswith("undo:")], undos
+
+
+def undo(store: Store, ws: Workspace, *, steps: int = 1, redo: bool = False,
+         at: datetime | None = None) -> list[Change]:
+    """Revert the latest `steps` changes, newest first (or, with redo, the latest undos).
+    Each revert is itself an event — `undone`, or `deleted` when it reverts a creation —
+    that says what it reverted, so nothing is ever lost."""
+    at = at or now()
+    done = []
+    with store.write() as tx:
+        for _ in range(steps):
+            events = list(tx.events())
+            changes, undos = _undo_stack(events)
+            pool = undos if redo else changes
+            if not pool:
+                break
+            target = pool[0]
+            history = [e for e in events if e.deal_id == target.deal_id]
+            done.append(_revert(tx, target, history, "redo" if redo else "undo",
+                                max(at, max(e.at for e in history))))
+    return done
+
+
+def _revert(tx: Transaction, target: Event, history: list[Event], verb: str,
+            stamp: datetime) -> Change:
+    """Put the deal back as it was just before `target` (every later event of the deal has
+    been reverted already)."""
+    from pipecli.replay import rebuild
+
+    current = tx.get(target.deal_id)
+    before = rebuild([e for e in history if e.seq < target.seq])
+    note = f"{verb} of event {target.seq} ({target.kind})"
+    reason = f"{verb}:{target.seq}"
+    if before is None:  # reverting a creation (or a restore): the deal goes again
+        return _record(tx, current, None, "deleted", stamp, note=note, reason=reason,
+                       changes=deal_snapshot(current))
+    after = before.with_changes(updated_at=stamp)
+    changes = _diff(current, after) if current else deal_snapshot(after)
+    return _record(tx, current or after, after, "undone", stamp, note=note, reason=reason,
+                   changes=changes)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Iterable, Iterator
 
 from pipecli.models import LOST, OPEN, WON, Event, Pipeline
+from pipecli.values import parse_stored_time
 
 # Deal fields kept in events' `changes`, and how their stored text reads back.
 _TEXT_FIELDS = ("name", "company", "contact", "email", "owner", "source", "lost_reason")
@@ -138,9 +139,12 @@ def _by_deal(events: Iterable[Event]) -> Iterator[list[Event]]:
 def _replay_one(events: list[Event], rank: dict[tuple[str, str], int],
                 until: datetime | None, reported: str | None = None) -> Timeline | None:
     t: Timeline | None = None
+    removed: Timeline | None = None  # the deal as it was deleted, for an undo to restore
     for e in events:
         if until is not None and e.at > until:
             break
+        if e.kind == "undone" and t is None and removed is not None:
+            t, removed = removed, None  # the undo of a deletion brings the deal back
         if e.kind == "created":
             t = Timeline(id=e.deal_id, pipeline=e.pipeline, created_at=e.at, stage=e.stage,
                          status=e.status, value=e.value, last_change_at=e.at)
@@ -153,7 +157,8 @@ def _replay_one(events: list[Event], rank: dict[tuple[str, str], int],
         if t is None:
             continue  # a history without its creation: nothing to replay
         if e.kind == "deleted":
-            return None
+            t, removed = None, t
+            continue
         for name, change in e.changes.items():
             if isinstance(change, list) and len(change) == 2:
                 _apply(t, name, change[1])
@@ -172,6 +177,9 @@ def _replay_one(events: list[Event], rank: dict[tuple[str, str], int],
             t.closed_at = e.at
         elif t.status == OPEN:
             t.closed_at = None
+        elif e.kind == "undone" and isinstance(e.changes.get("closed_at"), list):
+            t.closed_at = parse_stored_time(e.changes["closed_at"][1]) \
+                if e.changes["closed_at"][1] else None
         if t.status != LOST:
             t.lost_reason = ""
         if e.kind == "lost":

@@ -362,3 +362,25 @@ def next_view(ranked, pipeline: Pipeline, limit: int) -> View:
                Column("Close", "date", drop=1), Column("Score", "money")]
     notes = [] if ranked else ["No open deals."]
     return View(columns, rows, payload, currency=pipeline.currency, notes=notes)
+
+
+def log_view(entries, ws: Workspace) -> View:
+    """The latest events of `pipe log`, newest first."""
+    rows, payload = [], []
+    for event, name in entries:
+        pipeline = next((p for p in ws.pipelines if p.name == event.pipeline), None)
+
+        def label(key: str, pipeline=pipeline) -> str:
+            stage = pipeline.stage(key) if pipeline else None
+            return stage.label if stage else key
+
+        change = _describe(event, None, label, pipeline.currency if pipeline else "")
+        if event.kind in ("moved", "reopened", "handed_off", "returned", "undone") and \
+                "stage" in event.changes:
+            old, new = event.changes["stage"]
+            change = f"{label(old)} → {label(new)}"
+        rows.append([event.at, event.deal_id, name, event.kind, change, event.note])
+        payload.append(dict(event_payload(event), deal_id=event.deal_id, name=name))
+    columns = [Column("When", "time"), Column("ID", bold=True), Column("Name"),
+               Column("Event"), Column("Change"), Column("Note", drop=1)]
+    return View(columns, rows, payload, notes=[] if entries else ["No changes yet."])

@@ -429,3 +429,63 @@ def export(
     except OSError as e:
         raise UsageError(f"cannot write {output}: {e.strerror}") from None
     say(f"Wrote {output}.")
+
+
+@app.command()
+def log(
+    deal: Annotated[Optional[str], typer.Argument(metavar="[DEAL]", help="Only this deal.")]
+    = None,
+    *,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many changes.")] = 20,
+    file: FileOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The latest changes to the store, newest first (what `pipe undo` would revert).
+
+    Example: pipe log -n 5
+    """
+    from pipecli import ops, render, views
+
+    ws, store = open_workspace(file)
+    render.emit(views.log_view(ops.recent(store, count, deal), ws), format_name(fmt))
+
+
+@app.command()
+def undo(
+    *,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="How many changes to revert, "
+                                       "newest first.")] = 1,
+    file: FileOpt = None,
+) -> None:
+    """Revert the latest change (or the latest N), newest first. Every revert is recorded in
+    the history; `pipe redo` takes it back.
+
+    Example: pipe undo --steps 2
+    """
+    _undo(steps=steps, file=file, redo=False)
+
+
+@app.command()
+def redo(
+    *,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="How many undos to take "
+                                       "back.")] = 1,
+    file: FileOpt = None,
+) -> None:
+    """Take back the latest `pipe undo` (or the latest N).
+
+    Example: pipe redo
+    """
+    _undo(steps=steps, file=file, redo=True)
+
+
+def _undo(*, steps: int, file, redo: bool) -> None:
+    from pipecli import ops
+
+    ws, store = open_workspace(file)
+    changes = ops.undo(store, ws, steps=steps, redo=redo)
+    if not changes:
+        say("Nothing to redo." if redo else "Nothing to undo.")
+    for change in changes:
+        what = change.event.note.split(" of ", 1)[1]
+        say(f"{'Redid' if redo else 'Undid'} {what} of {deal_label(change.deal)}.")
