@@ -247,24 +247,6 @@ def _pipe(folder: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
-def test_concurrent_writers_lose_nothing(workspace):
-    """Four processes adding deals at once: every add lands, each exactly once."""
-    script = ("import subprocess, sys\n"
-              "for i in range(8):\n"
-              "    r = subprocess.run([sys.executable, '-m', 'pipecli', 'add', f'w{n}-{i}'],\n"
-              "                       capture_output=True, text=True)\n"
-              "    assert r.returncode == 0, r.stderr\n")
-    env = dict(os.environ, PIPE_LOCK_TIMEOUT="60")
-    procs = [subprocess.Popen([sys.executable, "-c", f"n = {n}\n" + script], cwd=workspace,
-                              env=env) for n in range(4)]
-    assert [p.wait() for p in procs] == [0, 0, 0, 0]
-    listed = _pipe(workspace, "list", "-o", "json")
-    import json
-
-    names = sorted(d["name"] for d in json.loads(listed.stdout))
-    assert names == sorted(f"w{n}-{i}" for n in range(4) for i in range(8))
-
-
 # -- git ------------------------------------------------------------------------------------------
 
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess:

@@ -281,6 +281,8 @@ class CsvStore(Store):
                 self._recover()
                 if not exclusive:
                     fcntl.flock(fd, fcntl.LOCK_SH)
+            elif exclusive:
+                self._sweep()
             yield
         finally:
             os.close(fd)  # closing releases the lock
@@ -302,6 +304,12 @@ class CsvStore(Store):
                         from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
+
+    def _sweep(self) -> None:
+        """Remove temp files a killed writer left (we hold the lock: none is in use)."""
+        for final in (self.path, self.history_path):
+            for orphan in final.parent.glob(f".{final.name}.*.tmp"):
+                orphan.unlink(missing_ok=True)
 
     def _recover(self) -> None:
         """Finish a replacement that a crash interrupted after its journal was written."""
