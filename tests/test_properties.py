@@ -1,0 +1,91 @@
+"""Property-based tests (hypothesis): any sequence of valid commands keeps the report's
+invariants, and the CSV and SQLite backends give identical reports; the YAML loader never
+fails with anything but a clear error."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import PIPELINE_YAML
+from pipecli import ops, reports
+from pipecli.errors import InvalidConfig, PipeError
+from pipecli.pipeline import load_workspace, parse_workspace
+from pipecli.replay import load
+from pipecli.store import open_store
+
+T0 = datetime(2026, 1, 1, 9, tzinfo=timezone.utc)
+STAGES = ["prospecting", "qualification", "proposal", "post_purchase"]
+action = st.tuples(st.sampled_from(["add", "move", "won", "lost", "reopen", "edit"]),
+                   st.integers(0, 5), st.sampled_from(STAGES), st.integers(0, 5000))
+
+
+def play(folder: Path, store_file: str, actions) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pipeline.yaml").write_text(PIPELINE_YAML.format(store=store_file))
+    ws = load_workspace(folder / "pipeline.yaml")
+    store = open_store(ws.store_path)
+    p = ws.pipelines[0]
+    ids: list[str] = []
+    for step, (kind, pick, stage, value) in enumerate(actions):
+        at = T0 + timedelta(hours=step)
+        try:
+            if kind == "add" or not ids:
+                ids.append(ops.add(store, p, name=f"deal {step}",
+                                   fields={"value": Decimal(value), "email": "a@b.co"},
+                                   at=at).deal.id)
+                continue
+            deal = ids[pick % len(ids)]
+            if kind == "move":
+                ops.move(store, ws, deal, stage=stage, at=at)
+            elif kind == "won":
+                ops.win(store, ws, deal, at=at)
+            elif kind == "lost":
+                ops.lose(store, ws, deal, reason="price", at=at)
+            elif kind == "reopen":
+                ops.reopen(store, ws, deal, at=at)
+            else:
+                ops.edit(store, ws, deal, fields={"value": Decimal(value)}, at=at)
+        except PipeError:
+            pass  # a rule said no: that is a valid outcome of a random command
+    moment = T0 + timedelta(days=400)
+    return reports.pipeline_report(p, load(store, p, moment), moment)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(action, min_size=1, max_size=25))
+def test_invariants_and_backends_agree(tmp_path_factory, actions):
+    folder = tmp_path_factory.mktemp("prop")
+    on_csv = play(folder / "csv", "deals.csv", actions)
+    on_sqlite = play(folder / "sqlite", "deals.sqlite", actions)
+    assert on_csv == on_sqlite
+    t = on_csv.totals
+    assert sum(s.count for s in on_csv.stages) == t.open_count + t.won_count + t.lost_count
+    assert sum(s.value for s in on_csv.stages) == t.open_value + t.won_value + t.lost_value
+    funnel = [s.reached for s in on_csv.stages if s.reached is not None]
+    assert funnel == sorted(funnel, reverse=True)
+    assert all(0 <= s.conversion <= 1 for s in on_csv.stages if s.conversion is not None)
+    assert t.win_rate is None or 0 <= t.win_rate <= 1
+
+
+yaml_text = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.sampled_from(["name: x", "kind: b2b", "currency: USD", "store: d.csv",
+                              "stages:", "  - key: a", "    probability: 10", "  - {key: w, "
+                              "probability: 100, outcome: won}", "    outcome: lost", "\t",
+                              "- [", "&a [*a]", "!!python/object:os.system", "pipelines:",
+                              "  - name: y", "requires: [email]", "key: 1e309", ": :"]),
+             max_size=14).map("\n".join))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(yaml_text)
+def test_the_yaml_loader_only_ever_says_invalid_config(text):
+    try:
+        parse_workspace(text, Path("fuzz.yaml"))
+    except InvalidConfig as e:
+        assert e.problems and all(p.message for p in e.problems)
