@@ -89,3 +89,38 @@ def test_the_yaml_loader_only_ever_says_invalid_config(text):
         parse_workspace(text, Path("fuzz.yaml"))
     except InvalidConfig as e:
         assert e.problems and all(p.message for p in e.problems)
+
+
+csv_text = st.lists(
+    st.lists(st.one_of(st.sampled_from(["id", "name", "stage", "value", "won", "closed won",
+                                        "Proposal", "-5", "1e309", "NaN", "2026-02-30",
+                                        "12/31/26", "=cmd", '"', "", "x" * 600, "\x00",
+                                        "2026-01-01T00:00:00+0000", "a@b", ";", "\t"]),
+                       st.text(max_size=12)), min_size=1, max_size=6),
+    min_size=1, max_size=8).map(lambda rows: "\n".join(",".join(r) for r in rows))
+
+
+@settings(max_examples=500, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(csv_text)
+def test_the_importer_only_ever_rejects_rows_or_says_why(tmp_path_factory, text):
+    from pipecli import importing
+    from pipecli.errors import PipeError
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals.csv"))
+    ws = load_workspace(folder / "pipeline.yaml")
+    source = folder / "in.csv"
+    source.write_text(text, encoding="utf-8")
+    try:
+        plan = importing.plan(ws, ws.pipelines[0], open_store(ws.store_path), source,
+                              importing.Options())
+    except PipeError as e:
+        assert str(e)
+        return
+    assert all(r.reason for r in plan.rejected)
+    if not plan.rejected and not plan.unknown_stages:
+        importing.apply(open_store(ws.store_path), plan)
+        from pipecli.check import check_store
+
+        assert check_store(ws, open_store(ws.store_path)).findings == []
