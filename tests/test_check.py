@@ -213,3 +213,16 @@ def test_the_same_deal_changed_on_two_branches_needs_a_person(run, tmp_path):
     result = run("check", "--fix")
     assert result.code == 1 and "changed on two branches" in result.out
     assert store_digest(tmp_path) == before
+
+
+def test_a_deal_at_a_stage_the_yaml_lost_is_not_silently_dropped(run, tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals.csv"))
+    deal_id = add(run, "Acme", "--value", "100")
+    run("move", deal_id, "proposal")
+    (tmp_path / "pipeline.yaml").write_text(
+        PIPELINE_YAML.format(store="deals.csv").replace("  - key: proposal\n    label: Proposal\n"
+                                                        "    probability: 60\n", ""))
+    result = run("report")
+    assert result.code == 0
+    assert f"1 deal is at a stage 'sales' does not define and so in no stage row ({deal_id})" \
+        in result.err

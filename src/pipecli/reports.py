@@ -112,6 +112,7 @@ class PipelineReport:
     lost_reasons: tuple[LostReason, ...]
     groups: tuple[tuple[str, Totals], ...] = field(default=())
     group_by: str | None = None
+    strays: tuple[str, ...] = ()  # ids of deals at a stage the pipeline does not define
 
 
 def _mean(values: list[float]) -> float | None:
@@ -170,8 +171,9 @@ def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: da
     if group_by:
         groups = tuple((name, _totals(pipeline, members, filters))
                        for name, members in _grouped(deals, group_by))
+    strays = tuple(sorted(t.id for t in deals if pipeline.stage(t.stage) is None))
     return PipelineReport(pipeline, as_of, filters, tuple(lines), totals,
-                          _lost_reasons(deals, filters), groups, group_by)
+                          _lost_reasons(deals, filters), groups, group_by, strays)
 
 
 def _closed_in_window(t: Timeline, filters: Filters) -> bool:

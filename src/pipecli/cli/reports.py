@@ -53,6 +53,10 @@ def report(
     result = reports.pipeline_report(p, timelines, moment, filters,
                                      group_by=by.value if by else None, rank=rank)
     render.emit_document(views.report_document(result), format_name(fmt))
+    if result.strays:
+        render.warn(f"{len(result.strays)} deal{'s are' if len(result.strays) != 1 else ' is'} "
+                    f"at a stage {p.name!r} does not define and so in no stage row "
+                    f"({', '.join(result.strays[:5])}); run `pipe check`")
 
 
 @app.command()
