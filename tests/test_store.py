@@ -177,6 +177,25 @@ def test_a_crash_before_the_journal_leaves_the_old_store(run, csv_workspace, mon
     assert run("show", deal_id, "-o", "json").json()["stage"] == "prospecting"
 
 
+def test_a_store_pipe_may_not_write_is_one_sentence(run, csv_workspace, monkeypatch):
+    """Stands in for a read-only folder (the tests run as root, who may write anywhere)."""
+    from pipecli.store import csv_store
+
+    deal_id = add(run, "Acme")
+    before = store_digest(csv_workspace)
+
+    def denied(path, data, mode_from):
+        raise PermissionError(13, "Permission denied")
+
+    real = csv_store._write_synced
+    monkeypatch.setattr(csv_store, "_write_synced", denied)
+    result = run("move", deal_id, "proposal")
+    monkeypatch.setattr(csv_store, "_write_synced", real)
+    assert result.code == 1
+    assert result.err.endswith("Permission denied; nothing was changed\n")
+    assert result.err.count("\n") == 1 and store_digest(csv_workspace) == before
+
+
 # -- SQLite specifics -----------------------------------------------------------------------------
 
 def test_sqlite_is_wal_with_exact_money(run, sqlite_workspace):
