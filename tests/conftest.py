@@ -118,3 +118,10 @@ def store_digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.iterdir())
             if p.suffix in (".csv", ".sqlite") or p.name.endswith((".sqlite-wal",))}
+
+
+def add(run, *args) -> str:
+    """`pipe add ARGS...` that must succeed; returns the new id."""
+    result = run("add", *args)
+    assert result.code == 0, result.err
+    return result.out.strip()

@@ -9,13 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import PIPELINE_YAML, store_digest
-
-
-def add(run, *args) -> str:
-    result = run("add", *args)
-    assert result.code == 0, result.err
-    return result.out.strip()
+from conftest import PIPELINE_YAML, add, store_digest
 
 
 def git(folder, *args):

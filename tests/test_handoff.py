@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-
-def add(run, *args) -> str:
-    result = run("add", *args)
-    assert result.code == 0, result.err
-    return result.out.strip()
+from conftest import add
 
 
 @pytest.fixture

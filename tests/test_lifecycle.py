@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import store_digest
-
-
-def add(run, *args) -> str:
-    result = run("add", *args)
-    assert result.code == 0, result.err
-    return result.out.strip()
+from conftest import add, store_digest
 
 
 def deal(run, ref):

@@ -8,17 +8,11 @@ import json
 
 import pytest
 
-from conftest import PIPELINE_YAML
+from conftest import PIPELINE_YAML, add
 
 HOSTILE = ["[red]x[/red]", "[bold magenta]boss[/]", ":smile: [link=http://x]y[/link]",
            "=HYPERLINK(\"http://evil\",\"click\")", "+1+1", "@SUM(A1)", "-2+3",
            "名前 – Ava Smith", "Robert'); DROP TABLE deals;--"]
-
-
-def add(run, *args) -> str:
-    result = run("add", *args)
-    assert result.code == 0, result.err
-    return result.out.strip()
 
 
 @pytest.fixture

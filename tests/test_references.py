@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-
-def add(run, *args) -> str:
-    result = run("add", *args)
-    assert result.code == 0, result.err
-    return result.out.strip()
+from conftest import add
 
 
 def test_exact_id_prefix_and_name(run, workspace):

@@ -12,14 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PIPELINE_YAML, store_digest
+from conftest import PIPELINE_YAML, add, store_digest
 from pipecli.store.codec import DEAL_COLUMNS, EVENT_COLUMNS
-
-
-def add(run, *args) -> str:
-    result = run("add", *args)
-    assert result.code == 0, result.err
-    return result.out.strip()
 
 
 @pytest.fixture
@@ -159,41 +153,28 @@ def test_interrupted_write_is_rolled_forward(run, csv_workspace, monkeypatch):
     assert not (csv_workspace / ".deals.csv.journal").exists()
 
 
-def test_a_crash_before_the_journal_leaves_the_old_store(run, csv_workspace, monkeypatch):
+@pytest.mark.parametrize("error, says", [
+    (OSError(28, "No space left on device"), "the disk is full; nothing was changed"),
+    # Stands in for a read-only folder (the tests run as root, who may write anywhere).
+    (PermissionError(13, "Permission denied"), "Permission denied; nothing was changed"),
+])
+def test_a_failed_write_leaves_the_old_store(run, csv_workspace, monkeypatch, error, says):
+    """The temp files can't be written: one sentence, exit 1, the store as it was."""
     from pipecli.store import csv_store
 
     deal_id = add(run, "Acme")
     before = store_digest(csv_workspace)
 
-    def full_disk(path, data, mode_from):
-        raise OSError(28, "No space left on device")
+    def failing(path, data, mode_from):
+        raise error
 
     real = csv_store._write_synced
-    monkeypatch.setattr(csv_store, "_write_synced", full_disk)
-    result = run("move", deal_id, "proposal")
-    assert result.code == 1 and "the disk is full" in result.err
-    monkeypatch.setattr(csv_store, "_write_synced", real)
-    assert store_digest(csv_workspace) == before
-    assert run("show", deal_id, "-o", "json").json()["stage"] == "prospecting"
-
-
-def test_a_store_pipe_may_not_write_is_one_sentence(run, csv_workspace, monkeypatch):
-    """Stands in for a read-only folder (the tests run as root, who may write anywhere)."""
-    from pipecli.store import csv_store
-
-    deal_id = add(run, "Acme")
-    before = store_digest(csv_workspace)
-
-    def denied(path, data, mode_from):
-        raise PermissionError(13, "Permission denied")
-
-    real = csv_store._write_synced
-    monkeypatch.setattr(csv_store, "_write_synced", denied)
+    monkeypatch.setattr(csv_store, "_write_synced", failing)
     result = run("move", deal_id, "proposal")
     monkeypatch.setattr(csv_store, "_write_synced", real)
-    assert result.code == 1
-    assert result.err.endswith("Permission denied; nothing was changed\n")
+    assert result.code == 1 and result.err.endswith(says + "\n")
     assert result.err.count("\n") == 1 and store_digest(csv_workspace) == before
+    assert run("show", deal_id, "-o", "json").json()["stage"] == "prospecting"
 
 
 # -- SQLite specifics -----------------------------------------------------------------------------

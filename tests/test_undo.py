@@ -3,13 +3,7 @@ is itself in the history."""
 
 from __future__ import annotations
 
-from conftest import store_digest
-
-
-def add(run, *args) -> str:
-    result = run("add", *args)
-    assert result.code == 0, result.err
-    return result.out.strip()
+from conftest import add, store_digest
 
 
 def state(run, deal_id):
