@@ -83,18 +83,21 @@ def generate(folder: Path, backend: str, size: int, seed: int = 1) -> list[str]:
     return open_ids
 
 
-def timed(folder: Path, args: list[str], runs: int) -> tuple[float, float]:
-    """Median wall milliseconds and peak memory (MB) of `pipe ARGS` over `runs` runs."""
+def timed(folder: Path, args, runs: int) -> tuple[float, float]:
+    """Median wall milliseconds and peak memory (MB) of `pipe ARGS` over `runs` runs (args
+    may be a function giving each run its own, e.g. a different deal to win)."""
     env = dict(os.environ, PIPE_NOW=NOW)
     times, peak = [], 0
     for _ in range(runs):
+        command = args() if callable(args) else args
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "pipecli", *args], cwd=folder, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "pipecli", *command], cwd=folder, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         times.append((time.perf_counter() - started) * 1000)
         if os.waitstatus_to_exitcode(status) not in (0, 3):
-            raise SystemExit(f"pipe {' '.join(args)} failed: {proc.stderr.read().decode()}")
+            raise SystemExit(f"pipe {' '.join(command)} failed: "
+                             f"{proc.stderr.read().decode()}")
         peak = max(peak, usage.ru_maxrss / 1024)
     return statistics.median(times), peak
 
@@ -123,7 +126,7 @@ def bench(size: int, backend: str, runs: int) -> list[tuple[str, float, float]]:
         commands = [
             ("add", ["add", "New deal", "--value", "1000"]),
             ("move", ["move", rng.choice(ids), "negotiation", "--note", "bench"]),
-            ("won", ["won", ids.pop(rng.randrange(len(ids)))]),
+            ("won", lambda: ["won", ids.pop(rng.randrange(len(ids)))]),
             ("list --status open", ["list", "--status", "open", "-o", "plain"]),
             ("report", ["report", "-o", "plain"]),
             ("report --as-of", ["report", "--as-of", "2026-05-01", "-o", "plain"]),
