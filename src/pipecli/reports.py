@@ -115,12 +115,138 @@ class PipelineReport:
     strays: tuple[str, ...] = ()  # ids of deals at a stage the pipeline does not define
 
 
-def _mean(values: list[float]) -> float | None:
-    return statistics.fmean(values) if values else None
+@dataclass
+class Spread:
+    """Durations in whole seconds: how many, their total, and their median."""
+
+    n: int = 0
+    total: int = 0
+    median: float | None = None
+
+    @classmethod
+    def of(cls, seconds: list[int]) -> "Spread":
+        return cls(len(seconds), sum(seconds), statistics.median(seconds) if seconds else None)
+
+    @property
+    def mean_days(self) -> float | None:
+        return self.total / self.n / SECONDS_PER_DAY if self.n else None
+
+    @property
+    def median_days(self) -> float | None:
+        return self.median / SECONDS_PER_DAY if self.median is not None else None
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
+@dataclass
+class StageNow:
+    """The deals in one stage at the report moment."""
+
+    count: int = 0
+    value: Decimal = ZERO
+    weighted: Decimal = ZERO
+    age: Spread = field(default_factory=Spread)  # time in their current stay (open stages)
+
+
+@dataclass
+class Outcomes:
+    """Open, won and lost deals of one group (or of the whole report)."""
+
+    open_count: int = 0
+    open_value: Decimal = ZERO
+    open_weighted: Decimal = ZERO
+    won_count: int = 0
+    won_value: Decimal = ZERO
+    lost_count: int = 0
+    lost_value: Decimal = ZERO
+    cycles: Spread = field(default_factory=Spread)  # creation to win, of the won deals
+
+
+@dataclass
+class Sums:
+    """Counts and exact sums every report figure is derived from. Two producers fill it:
+    sums_from_timelines (any store, by replay) and pipecli.sqlreport (SQL on SQLite); one
+    function, assemble, turns it into the report, so both give the same figures."""
+
+    here: dict[str, StageNow]
+    reached: list[int]  # per funnel rank: cohort deals whose furthest stage is that rank
+    reached_value: list[Decimal]
+    stays: dict[str, Spread]  # completed stays of cohort deals, per stage
+    outcomes: Outcomes
+    lost_reasons: dict[str, tuple[int, Decimal]]
+    handed_off: int = 0
+    returned: int = 0
+    strays: tuple[str, ...] = ()
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds())
+
+
+def sums_from_timelines(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime,
+                        filters: Filters, rank: dict[str, int]) -> tuple[Sums, list[Timeline]]:
+    """Sums by walking replayed timelines once; also returns the deals now in the pipeline
+    (for --by groups)."""
+    windowed = bool(filters.since or filters.until)
+    here = {s.key: StageNow() for s in pipeline.stages}
+    ages: dict[str, list[int]] = {s.key: [] for s in pipeline.stages}
+    stays: dict[str, list[int]] = {s.key: [] for s in pipeline.stages}
+    reached = [0] * len(rank)
+    reached_value = [ZERO] * len(rank)
+    handed_off = returned = 0
+    deals, strays = [], []
+    for t in timelines:
+        if not filters.keeps(t):
+            continue
+        if not windowed or filters.in_window(t.created_at):  # the funnel's cohort
+            if t.furthest_rank >= 0:
+                reached[t.furthest_rank] += 1
+                reached_value[t.furthest_rank] += t.value or ZERO
+            for stay in t.stays:
+                if stay.end is not None and stay.stage in stays and \
+                        stay.pipeline == pipeline.name:
+                    stays[stay.stage].append(_seconds(stay.start, stay.end))
+            handed_off += t.handed_off
+            returned += t.returned
+        if t.pipeline != pipeline.name:
+            continue  # handed on: counted in the funnel only
+        deals.append(t)
+        line = here.get(t.stage)
+        if line is None:
+            strays.append(t.id)
+            continue
+        line.count += 1
+        line.value += t.value or ZERO
+        line.weighted += weighted(t, pipeline)
+        if pipeline.stage(t.stage).outcome is None and t.current_stay:
+            ages[t.stage].append(_seconds(t.current_stay.start, as_of))
+    for key, line in here.items():
+        line.age = Spread.of(ages[key])
+    sums = Sums(here, reached, reached_value, {k: Spread.of(v) for k, v in stays.items()},
+                outcomes_of(pipeline, deals, filters), _lost_reasons(deals, filters),
+                handed_off, returned, tuple(sorted(strays)))
+    return sums, deals
+
+
+def outcomes_of(pipeline: Pipeline, deals: Iterable[Timeline], filters: Filters) -> Outcomes:
+    """Open, won and lost figures of these deals (won/lost: closed in the filter window)."""
+    o = Outcomes()
+    cycles = []
+    for t in deals:
+        if t.status == OPEN:
+            o.open_count += 1
+            o.open_value += t.value or ZERO
+            o.open_weighted += weighted(t, pipeline)
+        elif not _closed_in_window(t, filters):
+            continue
+        elif t.status == WON:
+            o.won_count += 1
+            o.won_value += t.value or ZERO
+            if t.closed_at:
+                cycles.append(_seconds(t.created_at, t.closed_at))
+        elif t.status == LOST:
+            o.lost_count += 1
+            o.lost_value += t.value or ZERO
+    o.cycles = Spread.of(cycles)
+    return o
 
 
 def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime,
@@ -128,89 +254,81 @@ def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: da
                     rank: dict[str, int] | None = None) -> PipelineReport:
     """The funnel and pipeline figures of docs/metrics.md, from replayed timelines (rank:
     the funnel order, when it is not the pipeline's own)."""
-    passed = [t for t in timelines if filters.keeps(t)]  # including deals handed on
-    deals = [t for t in passed if t.pipeline == pipeline.name]  # in this pipeline now
     rank = rank if rank is not None else ranks(pipeline)
-    cohort = [t for t in passed if filters.in_window(t.created_at)] \
-        if (filters.since or filters.until) else passed
-    reached_by_rank = [0] * len(rank)
-    reached_value = [ZERO] * len(rank)
-    for t in cohort:
-        for r in range(t.furthest_rank + 1):
-            reached_by_rank[r] += 1
-            reached_value[r] += t.value or ZERO
-    stays: dict[str, list[float]] = {s.key: [] for s in pipeline.stages}
-    for t in cohort:
-        for stay in t.stays:
-            if stay.end is not None and stay.stage in stays and stay.pipeline == pipeline.name:
-                stays[stay.stage].append(days_between(stay.start, stay.end))
+    sums, deals = sums_from_timelines(pipeline, timelines, as_of, filters, rank)
+    groups: tuple = ()
+    if group_by:
+        groups = tuple((name, totals_of(outcomes_of(pipeline, members, filters)))
+                       for name, members in _grouped(deals, group_by))
+    return assemble(pipeline, as_of, filters, sums, rank, groups, group_by)
+
+
+def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
+             rank: dict[str, int], groups: tuple = (), group_by: str | None = None
+             ) -> PipelineReport:
+    """The report from its sums: reached is cumulative from the end of the funnel, rates
+    and averages are derived here only."""
+    reached_by_rank, value_by_rank = [0] * len(rank), [ZERO] * len(rank)
+    count, value = 0, ZERO
+    for r in range(len(rank) - 1, -1, -1):  # reaching a stage means reaching every earlier one
+        count += sums.reached[r]
+        value += sums.reached_value[r]
+        reached_by_rank[r], value_by_rank[r] = count, value
     lines = []
     for s in pipeline.stages:
-        here = [t for t in deals if t.stage == s.key]
-        ages = [days_between(t.current_stay.start, as_of) for t in here
-                if s.outcome is None and t.current_stay]
+        now = sums.here[s.key]
         r = rank.get(s.key)
         reached = reached_by_rank[r] if r is not None else None
         previous = reached_by_rank[r - 1] if r else None
         open_stage = s.outcome is None
+        stays = sums.stays[s.key]
         lines.append(StageLine(
             key=s.key, label=s.label, outcome=s.outcome, probability=s.probability,
-            count=len(here), value=sum((t.value or ZERO for t in here), ZERO),
-            weighted_value=sum((weighted(t, pipeline) for t in here), ZERO),
-            avg_age_days=_mean(ages),
-            reached=reached, reached_value=reached_value[r] if r is not None else None,
+            count=now.count, value=now.value, weighted_value=now.weighted,
+            avg_age_days=now.age.mean_days if open_stage else None,
+            reached=reached, reached_value=value_by_rank[r] if r is not None else None,
             conversion=(reached / previous) if previous else None,
             drop_off=(previous - reached) if previous is not None and reached is not None
             else None,
-            avg_days_in_stage=_mean(stays[s.key]) if open_stage else None,
-            median_days_in_stage=_median(stays[s.key]) if open_stage else None))
-    totals = _totals(pipeline, deals, filters)
-    totals = replace(totals, handed_off=sum(t.handed_off for t in cohort),
-                     returned=sum(t.returned for t in cohort))
-    groups: tuple = ()
-    if group_by:
-        groups = tuple((name, _totals(pipeline, members, filters))
-                       for name, members in _grouped(deals, group_by))
-    strays = tuple(sorted(t.id for t in deals if pipeline.stage(t.stage) is None))
-    return PipelineReport(pipeline, as_of, filters, tuple(lines), totals,
-                          _lost_reasons(deals, filters), groups, group_by, strays)
+            avg_days_in_stage=stays.mean_days if open_stage else None,
+            median_days_in_stage=stays.median_days if open_stage else None))
+    totals = replace(totals_of(sums.outcomes), handed_off=sums.handed_off,
+                     returned=sums.returned)
+    reasons = tuple(sorted((LostReason(r, c, v) for r, (c, v) in sums.lost_reasons.items()),
+                           key=lambda x: (-x.value, -x.count, x.reason)))
+    return PipelineReport(pipeline, as_of, filters, tuple(lines), totals, reasons, groups,
+                          group_by, sums.strays)
 
 
 def _closed_in_window(t: Timeline, filters: Filters) -> bool:
     return not (filters.since or filters.until) or filters.in_window(t.closed_at)
 
 
-def _totals(pipeline: Pipeline, deals: list[Timeline], filters: Filters) -> Totals:
-    open_deals = [t for t in deals if t.status == OPEN]
-    won = [t for t in deals if t.status == WON and _closed_in_window(t, filters)]
-    lost = [t for t in deals if t.status == LOST and _closed_in_window(t, filters)]
-    won_value = sum((t.value or ZERO for t in won), ZERO)
-    cycles = [days_between(t.created_at, t.closed_at) for t in won if t.closed_at]
-    win_rate = len(won) / (len(won) + len(lost)) if (won or lost) else None
-    avg_won = won_value / len(won) if won else None
-    avg_cycle = _mean(cycles)
+def totals_of(o: Outcomes) -> Totals:
+    """Totals with the derived rates: win rate, average won deal, cycle, velocity."""
+    win_rate = o.won_count / (o.won_count + o.lost_count) if (o.won_count or o.lost_count) \
+        else None
+    avg_won = o.won_value / o.won_count if o.won_count else None
+    avg_cycle = o.cycles.mean_days
     velocity = None
     if avg_won is not None and win_rate is not None and avg_cycle:
-        velocity = Decimal(len(open_deals)) * avg_won * Decimal(repr(win_rate)) / \
+        velocity = Decimal(o.open_count) * avg_won * Decimal(repr(win_rate)) / \
             Decimal(repr(avg_cycle))
     return Totals(
-        open_count=len(open_deals), open_value=sum((t.value or ZERO for t in open_deals), ZERO),
-        weighted_value=sum((weighted(t, pipeline) for t in open_deals), ZERO),
-        won_count=len(won), won_value=won_value, lost_count=len(lost),
-        lost_value=sum((t.value or ZERO for t in lost), ZERO), win_rate=win_rate,
-        avg_won_value=avg_won, avg_cycle_days=avg_cycle, median_cycle_days=_median(cycles),
+        open_count=o.open_count, open_value=o.open_value, weighted_value=o.open_weighted,
+        won_count=o.won_count, won_value=o.won_value, lost_count=o.lost_count,
+        lost_value=o.lost_value, win_rate=win_rate, avg_won_value=avg_won,
+        avg_cycle_days=avg_cycle, median_cycle_days=o.cycles.median_days,
         velocity_per_day=velocity)
 
 
-def _lost_reasons(deals: list[Timeline], filters: Filters) -> tuple[LostReason, ...]:
-    found: dict[str, list] = {}
+def _lost_reasons(deals: list[Timeline], filters: Filters) -> dict[str, tuple[int, Decimal]]:
+    found: dict[str, tuple[int, Decimal]] = {}
     for t in deals:
         if t.status == LOST and _closed_in_window(t, filters):
-            entry = found.setdefault(t.lost_reason or "(none given)", [0, ZERO])
-            entry[0] += 1
-            entry[1] += t.value or ZERO
-    return tuple(sorted((LostReason(r, c, v) for r, (c, v) in found.items()),
-                        key=lambda x: (-x.value, -x.count, x.reason)))
+            count, value = found.get(t.lost_reason or "(none given)", (0, ZERO))
+            found[t.lost_reason or "(none given)"] = (count + 1, value + (t.value or ZERO))
+    return found
 
 
 GROUPINGS = ("owner", "source", "company", "tag")
