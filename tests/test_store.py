@@ -186,7 +186,7 @@ def test_sqlite_is_wal_with_exact_money(run, sqlite_workspace):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("SELECT sum(value_milli) FROM deals").fetchone()[0] == 300
     assert dict(conn.execute("SELECT key, value FROM meta")) == {"format": "pipe-store",
-                                                                  "version": "1"}
+                                                                  "version": "2"}
     conn.close()
     assert run("report", "-o", "json").json()["totals"]["open_value"] == 0.3
 

@@ -3,6 +3,11 @@
 WAL mode so reports never block writers; every command is one BEGIN IMMEDIATE
 transaction, waiting up to PIPE_LOCK_TIMEOUT for another writer. Money is kept as an
 exact integer number of thousandths (value_milli), so SQL sums stay exact.
+
+A third table, `stays`, is derived from the events as they are written: one row per
+continuous period a deal spent in one place (pipeline, stage). It lets reports compute in
+SQL, in one pass, what would otherwise need every deal's history replayed in order (see
+pipecli.sqlreport). Version 1 stores lacked it; opening one adds it (build_stays).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from pipecli.store.codec import (DEAL_COLUMNS, EVENT_COLUMNS, deal_from_cells, d
 from pipecli.store.csv_store import lock_timeout
 
 FORMAT = "pipe-store"
-VERSION = "1"
+VERSION = "2"
+READABLE = ("1", "2")  # version 1 is upgraded in place: it lacks the stays table
 _MILLI = Decimal(1000)
 
 SCHEMA = """
@@ -42,7 +48,16 @@ CREATE TABLE IF NOT EXISTS events (
     reason TEXT NOT NULL, changes TEXT NOT NULL, note TEXT NOT NULL,
     PRIMARY KEY (deal_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stays (
+    deal_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, pipeline TEXT NOT NULL,
+    stage TEXT NOT NULL, from_pipeline TEXT, at TEXT NOT NULL, start INTEGER NOT NULL,
+    "end" INTEGER,
+    PRIMARY KEY (deal_id, seq)
+) WITHOUT ROWID;
 """
+# stays: seq and kind are those of the event that began the stay, `at` its time as stored,
+# start/end unix seconds (end: the event that moved the deal on; NULL while it is there);
+# from_pipeline the pipeline of the stay before (NULL for the first).
 
 # Deal columns as stored: the shared layout with value as value_milli.
 _SQL_DEAL_COLUMNS = tuple("value_milli" if c == "value" else c for c in DEAL_COLUMNS)
@@ -130,10 +145,18 @@ class SqliteTransaction(SqliteSnapshot, Transaction):
         cells[EVENT_COLUMNS.index("seq")] = event.seq
         self.conn.execute(f"INSERT INTO events ({', '.join(_SQL_EVENT_COLUMNS)}) VALUES "
                           f"({', '.join('?' * len(cells))})", cells)
+        self._record_stay(event)
         if deal is None:
             self.conn.execute("DELETE FROM deals WHERE id = ?", (event.deal_id,))
             return
         self.record_deal(deal)
+
+    def _record_stay(self, event: Event) -> None:
+        current = self.conn.execute(
+            "SELECT seq, pipeline, stage FROM stays WHERE deal_id = ? ORDER BY seq DESC LIMIT 1",
+            (event.deal_id,)).fetchone()
+        for statement, params in stay_changes(event, current):
+            self.conn.execute(statement, params)
 
     def record_deal(self, deal: Deal) -> None:
         """Store a deal row alone (check --fix keeps rows that have no history)."""
@@ -154,6 +177,54 @@ class SqliteTransaction(SqliteSnapshot, Transaction):
 
     def taken_ids(self):
         return _IdsInUse(self.conn)
+
+
+def stay_changes(event: Event, current: tuple | None) -> list[tuple[str, tuple]]:
+    """The statements that keep `stays` in step with one new event, given the deal's latest
+    stay (seq, pipeline, stage). The same rule as the replay: a creation starts the first
+    stay; a deletion changes nothing (an undo may bring the deal back where it was); any
+    other event that changes the place ends the current stay and starts the next."""
+    start = int(event.at.timestamp())
+    at = event.at.isoformat(timespec="seconds")
+    if event.kind == "created":
+        return [("INSERT OR REPLACE INTO stays VALUES (?, ?, ?, ?, ?, NULL, ?, ?, NULL)",
+                 (event.deal_id, event.seq, event.kind, event.pipeline, event.stage, at, start))]
+    if event.kind == "deleted" or current is None or \
+            (current[1], current[2]) == (event.pipeline, event.stage):
+        return []
+    return [('UPDATE stays SET "end" = ? WHERE deal_id = ? AND seq = ?',
+             (start, event.deal_id, current[0])),
+            ("INSERT INTO stays VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+             (event.deal_id, event.seq, event.kind, event.pipeline, event.stage, current[1], at,
+              start))]
+
+
+def build_stays(conn: sqlite3.Connection) -> None:
+    """Derive the stays table from the events (upgrading a version 1 store), one deal at a
+    time, in the caller's write transaction."""
+    conn.execute("DELETE FROM stays")
+    current: dict[str, tuple] = {}
+    batch: list = []
+    for row in conn.execute(f"SELECT {', '.join(_SQL_EVENT_COLUMNS)} FROM events "
+                            f"ORDER BY deal_id, seq"):
+        cells = ["" if v is None else str(v) for v in row]
+        cells[EVENT_COLUMNS.index("value")] = ""
+        event = row_to_event(cells)
+        if current and event.deal_id not in current:
+            current.clear()  # events come deal by deal: only the current deal's stay matters
+        for statement, params in stay_changes(event, current.get(event.deal_id)):
+            batch.append((statement, params))
+            if statement.startswith("INSERT"):
+                current[event.deal_id] = (event.seq, event.pipeline, event.stage)
+        if len(batch) >= 5000:
+            _flush(conn, batch)
+    _flush(conn, batch)
+
+
+def _flush(conn, batch: list) -> None:
+    for statement, params in batch:
+        conn.execute(statement, params)
+    batch.clear()
 
 
 class _IdsInUse:
@@ -221,6 +292,7 @@ class SqliteStore(Store):
         with self.write() as tx:
             tx.conn.execute("DELETE FROM events")
             tx.conn.execute("DELETE FROM deals")
+            tx.conn.execute("DELETE FROM stays")
             by_id = {d.id: d for d in deals}
             last = {}
             for e in events:
@@ -250,6 +322,8 @@ class SqliteStore(Store):
             if not empty or create:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
+            if not empty:
+                self._upgrade(conn)
             return conn, empty
         except sqlite3.DatabaseError as e:
             if conn is not None:
@@ -270,10 +344,34 @@ class SqliteStore(Store):
         found = dict(conn.execute("SELECT key, value FROM meta")) if "meta" in tables else {}
         if found.get("format") != FORMAT:
             raise StoreError(f"{self.path} is an SQLite database but not a pipe store")
-        if found.get("version") != VERSION:
+        if found.get("version") not in READABLE:
             raise StoreError(f"{self.path} is a pipe store of version {found.get('version')}; "
                              f"this pipe reads version {VERSION}")
         return False
+
+    def _upgrade(self, conn) -> None:
+        """Bring a version 1 store to version 2 (add and fill the stays table), in one write
+        transaction. A store pipe may not write stays at version 1: it still reads, and
+        reports replay its history in Python instead."""
+        if _version(conn) == VERSION:
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "readonly" in str(e) or "read-only" in str(e):
+                return
+            raise
+        try:
+            if _version(conn) != VERSION:  # another process may have upgraded it meanwhile
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                build_stays(conn)
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (VERSION,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _error(self, e: sqlite3.Error) -> Exception:
         text = str(e)
@@ -329,6 +427,16 @@ class SqliteStore(Store):
             raise self._error(e) from None
         finally:
             conn.close()
+
+
+def _version(conn) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    return row[0] if row else None
+
+
+def has_stays(conn) -> bool:
+    """Whether the stays table is there and current (not a read-only version 1 store)."""
+    return _version(conn) == VERSION
 
 
 class _EmptySnapshot(Snapshot):
