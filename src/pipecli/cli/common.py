@@ -168,9 +168,10 @@ def report_filters(*, since=None, until=None, owner=None, source=None, tag=None)
                    owner=owner, source=source, tag=tag)
 
 
-def load_timelines(file, pipeline, moment):
-    from pipecli import replay
+def load_timelines(file, pipeline, moment, *, open_only: bool = False):
+    """The pipeline and its deals as they stood at `moment`, streamed (see analysis.py)."""
+    from pipecli import analysis
 
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
-    return p, replay.load(store, p, moment)
+    return p, analysis.timelines(store, p, moment, open_only=open_only)

@@ -37,21 +37,24 @@ def report(
 
     Example: pipe report --since 2026-01-01 --by owner
     """
-    from pipecli import render, reports, views
+    from pipecli import render, views
 
     moment = report_moment(as_of)
     filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag)
     if all_:
-        from pipecli import replay
+        from pipecli import replay, reports
 
         ws, store = open_workspace(file)
         with store.read() as snapshot:
             p, timelines, rank = replay.journey(ws, moment, snapshot.events())
+        result = reports.pipeline_report(p, timelines, moment, filters,
+                                         group_by=by.value if by else None, rank=rank)
     else:
-        p, timelines = load_timelines(file, pipeline, moment)
-        rank = None
-    result = reports.pipeline_report(p, timelines, moment, filters,
-                                     group_by=by.value if by else None, rank=rank)
+        from pipecli import analysis
+
+        ws, store = open_workspace(file)
+        p = ws.pipeline(pipeline)
+        result = analysis.report(store, p, moment, filters, group_by=by.value if by else None)
     render.emit_document(views.report_document(result), format_name(fmt))
     if result.strays:
         render.warn(f"{len(result.strays)} deal{'s are' if len(result.strays) != 1 else ' is'} "
@@ -108,7 +111,7 @@ def stale(
     from pipecli.errors import AttentionNeeded
 
     moment = report_moment(as_of)
-    p, timelines = load_timelines(file, pipeline, moment)
+    p, timelines = load_timelines(file, pipeline, moment, open_only=True)
     filters = report_filters(owner=owner, source=source, tag=tag)
     alerts = attention.stale(p, timelines, moment, filters)
     render.emit(views.stale_view(alerts, p), format_name(fmt))
@@ -138,7 +141,7 @@ def next_(
     from pipecli import attention, render, views
 
     moment = report_moment(as_of)
-    p, timelines = load_timelines(file, pipeline, moment)
+    p, timelines = load_timelines(file, pipeline, moment, open_only=True)
     filters = report_filters(owner=owner, source=source, tag=tag)
     ranked = attention.rank_open(p, timelines, moment, filters)
     render.emit(views.next_view(ranked, p, limit), format_name(fmt))
