@@ -1,13 +1,16 @@
 """Time pipe's commands as whole processes on generated stores, and print a Markdown table.
 
-    python benchmarks/run.py                      # 1,000 and 10,000 deals, both backends
-    python benchmarks/run.py --sizes 1000 --runs 1
+    python benchmarks/run.py                          # the full suite (about 15 minutes)
+    python benchmarks/run.py --sizes 1000 --runs 1    # a quick look
 
-Each command runs --runs times (median wall time, largest peak memory). The stores are
-generated straight through the store interface: N deals with a history of about three
-events each (created, a move or two, won or lost), over one year. When the sqlite3 shell
-is installed, the per-stage counts, values and distinct deals reached per stage are also
-computed by one SQL query on the same SQLite store, as a peer figure.
+Each command runs --runs times after one warm-up run (median wall time, largest peak
+memory). The stores are generated straight through the store interface: N deals with a
+history of about 3.3 events each (created, up to three moves, an edit for one in five,
+won or lost for six in ten), over one year. The CSV backend is measured up to --csv-max
+deals. Peers, when installed, run in the same process of measurement: the sqlite3 shell
+computes per-stage counts and values plus distinct deals reached per stage on the same
+SQLite store; taskwarrior (`task`) adds, modifies and summarises on a 10,000-task
+database. The ratios pipe / peer close the output.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -62,12 +66,20 @@ def generate(folder: Path, backend: str, size: int, seed: int = 1) -> list[str]:
             seq = 1
             tx.record(Event(deal_id, seq, at, "created", deal.pipeline, deal.stage, "open",
                             value, changes=deal_snapshot(deal)), deal)
-            for stage in OPEN[1:1 + rng.randrange(0, 3)]:
+            for stage in OPEN[1:1 + rng.randrange(0, 4)]:
                 at += timedelta(days=rng.uniform(1, 15))
                 seq += 1
                 deal = deal.with_changes(stage=stage, updated_at=at)
                 tx.record(Event(deal_id, seq, at, "moved", deal.pipeline, stage, "open", value,
                                 changes={"stage": ["x", stage]}), deal)
+            if rng.random() < 0.2:
+                at += timedelta(days=rng.uniform(0, 5))
+                seq += 1
+                owner = rng.choice(["dana", "lee", "sam"])
+                changes = {"owner": [deal.owner, owner]}
+                deal = deal.with_changes(owner=owner, updated_at=at)
+                tx.record(Event(deal_id, seq, at, "edited", deal.pipeline, deal.stage, "open",
+                                value, changes=changes), deal)
             roll = rng.random()
             if roll < 0.6:
                 at += timedelta(days=rng.uniform(1, 20))
@@ -83,36 +95,77 @@ def generate(folder: Path, backend: str, size: int, seed: int = 1) -> list[str]:
     return open_ids
 
 
-def timed(folder: Path, args, runs: int) -> tuple[float, float]:
-    """Median wall milliseconds and peak memory (MB) of `pipe ARGS` over `runs` runs (args
-    may be a function giving each run its own, e.g. a different deal to win)."""
+def _env() -> dict:
     env = dict(os.environ, PIPE_NOW=NOW)
-    times, peak = [], 0
-    for _ in range(runs):
-        command = args() if callable(args) else args
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # users' pipe runs from compiled bytecode
+    return env
+
+
+def _pipe() -> list[str]:
+    """The installed `pipe` script beside this Python (what users type), else -m pipecli."""
+    script = Path(sys.executable).with_name("pipe")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "pipecli"]
+
+
+def timed_command(argv, cwd: Path, runs: int, env: dict | None = None,
+                  ok=(0, 3)) -> tuple[float, float]:
+    """Median wall milliseconds and peak memory (MB) of a whole process over `runs` runs,
+    after one warm-up run (argv may be a function giving each run its own arguments)."""
+    times, peak = [], 0.0
+    for n in range(runs + 1):
+        command = argv() if callable(argv) else argv
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "pipecli", *command], cwd=folder, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(command, cwd=cwd, env=env or _env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
-        times.append((time.perf_counter() - started) * 1000)
-        if os.waitstatus_to_exitcode(status) not in (0, 3):
-            raise SystemExit(f"pipe {' '.join(command)} failed: "
-                             f"{proc.stderr.read().decode()}")
-        peak = max(peak, usage.ru_maxrss / 1024)
+        elapsed = (time.perf_counter() - started) * 1000
+        if os.waitstatus_to_exitcode(status) not in ok:
+            raise SystemExit(f"{' '.join(command)} failed: {proc.stderr.read().decode()}")
+        proc.stderr.close()
+        if n:
+            times.append(elapsed)
+            peak = max(peak, usage.ru_maxrss / 1024)
     return statistics.median(times), peak
 
 
-def peer(folder: Path, runs: int) -> float | None:
+def timed(folder: Path, args, runs: int) -> tuple[float, float]:
+    argv = (lambda: _pipe() + args()) if callable(args) else _pipe() + args
+    return timed_command(argv, folder, runs)
+
+
+def sqlite_peer(folder: Path, runs: int) -> float | None:
     shell = shutil.which("sqlite3")
     if not shell:
         return None
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([shell, str(folder / "deals.sqlite")], input=PEER_SQL, text=True,
-                       capture_output=True, check=True)
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    script = folder / "peer.sql"
+    script.write_text(PEER_SQL)
+    return timed_command([shell, str(folder / "deals.sqlite"), f".read {script}"], folder,
+                         runs)[0]
+
+
+def taskwarrior(runs: int, tasks: int = 10_000) -> list[tuple[str, float, float]]:
+    """task add / modify / summary on a database of `tasks` pending tasks, if installed."""
+    task = shutil.which("task")
+    if not task:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "data").mkdir()
+        (folder / "rc").write_text(f"data.location={folder / 'data'}\nconfirmation=off\n"
+                                   f"verbose=nothing\nrecurrence=off\n")
+        rng = random.Random(3)
+        lines = [f'[description:"Task {n}" entry:"1761991200" modified:"1761991200" '
+                 f'project:"p{n % 5}" status:"pending" '
+                 f'uuid:"{uuid.UUID(int=rng.getrandbits(128), version=4)}"]'
+                 for n in range(tasks)]
+        (folder / "data" / "pending.data").write_text("\n".join(lines) + "\n")
+        env = dict(os.environ, TASKRC=str(folder / "rc"), TASKDATA=str(folder / "data"))
+        counter = iter(range(1, tasks))
+        return [(f"peer: task {name}",) + timed_command(argv, folder, runs, env, ok=(0, 1))
+                for name, argv in (
+                    ("add", [task, "add", "Call Acme", "project:sales"]),
+                    ("modify", lambda: [task, str(next(counter)), "modify", "+bench"]),
+                    ("summary", [task, "summary"]))]
 
 
 def bench(size: int, backend: str, runs: int) -> list[tuple[str, float, float]]:
@@ -125,7 +178,7 @@ def bench(size: int, backend: str, runs: int) -> list[tuple[str, float, float]]:
         rng = random.Random(2)
         commands = [
             ("add", ["add", "New deal", "--value", "1000"]),
-            ("move", ["move", rng.choice(ids), "negotiation", "--note", "bench"]),
+            ("move", lambda: ["move", ids[rng.randrange(len(ids))], "negotiation"]),
             ("won", lambda: ["won", ids.pop(rng.randrange(len(ids)))]),
             ("list --status open", ["list", "--status", "open", "-o", "plain"]),
             ("report", ["report", "-o", "plain"]),
@@ -136,32 +189,63 @@ def bench(size: int, backend: str, runs: int) -> list[tuple[str, float, float]]:
         ]
         for name, args in commands:
             rows.append((name,) + timed(folder, args, runs))
+        if backend == "sqlite":
+            figure = sqlite_peer(folder, runs)
+            if figure is not None:
+                rows.append(("peer: sqlite3 shell, stage query", figure, 0.0))
         copy = folder / "copy"
         copy.mkdir()
         shutil.copy(folder / "pipeline.yaml", copy / "pipeline.yaml")
-        rows.append(("import (the history export)",) + timed(copy, ["import", "../h.csv"], 1))
-        if backend == "sqlite":
-            figure = peer(folder, runs)
-            if figure is not None:
-                rows.append(("peer: sqlite3 shell, stage query", figure, 0.0))
+        rows.append(("import (the history export)",) +
+                     timed_command(_pipe() + ["import", "../h.csv"], copy, 0 + 1))
     return rows
+
+
+RATIOS = (  # (what, pipe row, peer row)
+    ("pipe add at 10k (sqlite) / task add", (10_000, "sqlite", "add"), "peer: task add"),
+    ("pipe add at 10k (csv) / task add", (10_000, "csv", "add"), "peer: task add"),
+    ("pipe move at 10k (sqlite) / task modify", (10_000, "sqlite", "move"),
+     "peer: task modify"),
+    ("pipe report at 10k (sqlite) / task summary", (10_000, "sqlite", "report"),
+     "peer: task summary"),
+    ("pipe report at 10k (csv) / task summary", (10_000, "csv", "report"),
+     "peer: task summary"),
+    ("pipe report at 1M (sqlite) / sqlite3 shell", (1_000_000, "sqlite", "report"),
+     (1_000_000, "sqlite", "peer: sqlite3 shell, stage query")),
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--backends", default="csv,sqlite")
+    parser.add_argument("--csv-max", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     options = parser.parse_args()
     print(f"pipe benchmarks — Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"{options.runs} runs, median wall time\n")
-    print("| deals | backend | command | ms | peak MB |\n|---:|---|---|---:|---:|")
+          f"{options.runs} runs after a warm-up, median wall time\n")
+    print("| deals | backend | command | ms | peak MB |\n|---:|---|---|---:|---:|", flush=True)
+    figures = {}
+
+    def line(size, backend, name, ms, mb):
+        figures[(size, backend, name)] = ms
+        figures.setdefault(name, ms)
+        print(f"| {size:,} | {backend} | {name} | {ms:,.0f} | {f'{mb:,.0f}' if mb else ''} |",
+              flush=True)
+
+    for name, ms, mb in taskwarrior(options.runs):
+        line(10_000, "taskwarrior", name, ms, mb)
     for size in (int(s) for s in options.sizes.split(",")):
         for backend in options.backends.split(","):
+            if backend == "csv" and size > options.csv_max:
+                continue
             for name, ms, mb in bench(size, backend, options.runs):
-                print(f"| {size:,} | {backend} | {name} | {ms:,.0f} | "
-                      f"{mb:,.0f} |" if mb else f"| {size:,} | {backend} | {name} | "
-                      f"{ms:,.0f} | |")
+                line(size, backend, name, ms, mb)
+    print("\n| ratio | pipe ms | peer ms | pipe / peer |\n|---|---:|---:|---:|")
+    for what, ours, theirs in RATIOS:
+        if ours in figures and theirs in figures:
+            print(f"| {what} | {figures[ours]:,.0f} | {figures[theirs]:,.0f} | "
+                  f"{figures[ours] / figures[theirs]:.2f} |")
 
 
 if __name__ == "__main__":
