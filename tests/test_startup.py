@@ -8,7 +8,8 @@ import sys
 
 from conftest import PIPELINE_YAML
 
-DENY = ("rich", "tabulate", "sqlite3", "pydantic", "pipecli.reports", "pipecli.views")
+DENY = ("rich", "tabulate", "sqlite3", "pydantic", "pipecli.reports", "pipecli.views",
+        "pipecli.analysis", "pipecli.sqlreport", "pipecli.replay", "pipecli.importing")
 
 
 def imported_modules(folder, *args) -> set[str]:
