@@ -16,7 +16,7 @@ the tests check on random histories.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Iterator
 
@@ -210,8 +210,8 @@ def report_sums(conn: sqlite3.Connection, pipeline: Pipeline, as_of: datetime,
         line = here.get(stage)
         if line is None:
             continue
-        w = _money(value) * (Decimal(probability) if probability else line_probability(
-            pipeline, stage)) / HUNDRED
+        own = Decimal(probability) if probability else pipeline.stage(stage).probability
+        w = _money(value) * own / HUNDRED
         line.weighted += w
         if status == OPEN:
             outcomes.open_weighted += w
@@ -270,10 +270,6 @@ def report_sums(conn: sqlite3.Connection, pipeline: Pipeline, as_of: datetime,
                 tuple(sorted(strays)))
 
 
-def line_probability(pipeline: Pipeline, stage: str) -> Decimal:
-    return pipeline.stage(stage).probability
-
-
 def _median(conn, select: str, params: dict, n: int) -> float | None:
     """The median of column d of `select` (n rows), as statistics.median computes it."""
     if not n:
@@ -314,8 +310,6 @@ def timelines(conn: sqlite3.Connection, pipeline: Pipeline, as_of: datetime,
 
 
 def _day(text):
-    from datetime import date
-
     if not text:
         return None
     try:
