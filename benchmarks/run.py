@@ -32,66 +32,73 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from pipecli.models import Deal, Event  # noqa: E402
+from pipecli.models import Event, Kind  # noqa: E402
 from pipecli.store import open_store  # noqa: E402
-from pipecli.store.codec import deal_snapshot  # noqa: E402
 
 OPEN = ["prospecting", "qualification", "demo", "proposal", "negotiation"]
 START = datetime(2025, 11, 1, 9, tzinfo=timezone.utc)
 NOW = "2026-11-01T12:00:00+00:00"
 PEER_SQL = """
 SELECT d.stage, count(*), sum(d.value_milli) / 1000.0 FROM deals d GROUP BY d.stage;
-SELECT stage, count(DISTINCT deal_id) FROM events GROUP BY stage;
+SELECT stage, count(DISTINCT deal_id) FROM stays GROUP BY stage;
 """
 
 
 def generate(folder: Path, backend: str, size: int, seed: int = 1) -> list[str]:
     """A pipeline.yaml and a store of `size` deals; returns the ids of open deals."""
-    store_name = "deals.csv" if backend == "csv" else "deals.sqlite"
+    store_name = "deals" if backend == "csv" else "deals.sqlite"
     template = (ROOT / "sample_pipelines" / "b2b-pipeline.yaml").read_text()
     (folder / "pipeline.yaml").write_text(
-        template.replace("store: data/b2b-pipeline.csv", f"store: {store_name}"))
+        template.replace("store: data/b2b-pipeline", f"store: {store_name}"))
     rng = random.Random(seed)
     store = open_store(folder / store_name)
     open_ids = []
+    counter = iter(range(10**9))
+
+    def event(deal_id, at, kind, prev, sets):
+        n = next(counter)
+        recorded = (START + timedelta(microseconds=n)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return Event(id=f"e{n:011x}"[:12], deal_id=deal_id, at=at, kind=Kind(kind),
+                     recorded=recorded, sets=sets, prev=prev)
+
     with store.write() as tx:
+        batch: list[Event] = []
         for n in range(size):
             deal_id = f"{n:08x}"
             at = START + timedelta(minutes=rng.randrange(0, 60 * 24 * 300))
-            value = Decimal(rng.randrange(10, 900) * 100)
-            deal = Deal(id=deal_id, pipeline="b2b-pipeline", name=f"Deal {n}",
-                        stage="prospecting", status="open", created_at=at, updated_at=at,
-                        value=value, owner=rng.choice(["dana", "lee", "sam"]),
-                        close_date=(at + timedelta(days=rng.randrange(20, 120))).date())
-            seq = 1
-            tx.record(Event(deal_id, seq, at, "created", deal.pipeline, deal.stage, "open",
-                            value, changes=deal_snapshot(deal)), deal)
+            value = str(rng.randrange(10, 900) * 100)
+            close = (at + timedelta(days=rng.randrange(20, 120))).date().isoformat()
+            history = [event(deal_id, at.replace(microsecond=0), "created", "",
+                             {"pipeline": "b2b-pipeline", "stage": "prospecting",
+                              "status": "open", "name": f"Deal {n}", "value": value,
+                              "owner": rng.choice(["dana", "lee", "sam"]),
+                              "close_date": close})]
             for stage in OPEN[1:1 + rng.randrange(0, 4)]:
                 at += timedelta(days=rng.uniform(1, 15))
-                seq += 1
-                deal = deal.with_changes(stage=stage, updated_at=at)
-                tx.record(Event(deal_id, seq, at, "moved", deal.pipeline, stage, "open", value,
-                                changes={"stage": ["x", stage]}), deal)
+                history.append(event(deal_id, at.replace(microsecond=0), "moved",
+                                     history[-1].id, {"pipeline": "b2b-pipeline",
+                                                     "stage": stage, "status": "open"}))
             if rng.random() < 0.2:
                 at += timedelta(days=rng.uniform(0, 5))
-                seq += 1
-                owner = rng.choice(["dana", "lee", "sam"])
-                changes = {"owner": [deal.owner, owner]}
-                deal = deal.with_changes(owner=owner, updated_at=at)
-                tx.record(Event(deal_id, seq, at, "edited", deal.pipeline, deal.stage, "open",
-                                value, changes=changes), deal)
+                history.append(event(deal_id, at.replace(microsecond=0), "edited",
+                                     history[-1].id,
+                                     {"owner": rng.choice(["dana", "lee", "sam"])}))
             roll = rng.random()
             if roll < 0.6:
                 at += timedelta(days=rng.uniform(1, 20))
                 status = "won" if roll < 0.25 else "lost"
-                seq += 1
-                deal = deal.with_changes(stage=status, status=status, closed_at=at,
-                                         updated_at=at,
-                                         lost_reason="no budget" if status == "lost" else "")
-                tx.record(Event(deal_id, seq, at, status, deal.pipeline, status, status, value,
-                                reason=deal.lost_reason), deal)
+                sets = {"pipeline": "b2b-pipeline", "stage": status, "status": status}
+                if status == "lost":
+                    sets["lost_reason"] = "no budget"
+                history.append(event(deal_id, at.replace(microsecond=0), status,
+                                     history[-1].id, sets))
             else:
                 open_ids.append(deal_id)
+            batch += history
+            if len(batch) > 20000:
+                tx.land(batch)
+                batch = []
+        tx.land(batch)
     return open_ids
 
 

@@ -108,16 +108,22 @@ def backend(request) -> str:
 @pytest.fixture
 def workspace(tmp_path, backend) -> Path:
     """A folder with the test pipeline and an empty store of the backend under test."""
-    store = "deals.csv" if backend == "csv" else "deals.sqlite"
+    store = "deals" if backend == "csv" else "deals.sqlite"
     (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store=store))
     return tmp_path
 
 
 def store_digest(folder: Path) -> dict[str, str]:
-    """Hashes of every store file in a folder, to prove a command changed nothing."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.iterdir())
-            if p.suffix in (".csv", ".sqlite") or p.name.endswith((".sqlite-wal",))}
+    """Hashes of every store file in a folder (the log files of an event-log folder, an
+    SQLite store and its WAL), to prove a command changed nothing. The log folder's local
+    index is a cache and not part of the store."""
+    files = [p for p in sorted(folder.iterdir())
+             if p.suffix in (".sqlite",) or p.name.endswith((".sqlite-wal",))]
+    log = folder / "deals"
+    if log.is_dir():
+        files += [p for p in sorted(log.iterdir()) if p.suffix == ".csv"]
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files}
 
 
 def add(run, *args) -> str:

@@ -24,7 +24,7 @@ stages:
     probability: 0
     outcome: lost
 """
-HEAD = "name: sales\nkind: b2b\ncurrency: USD\nstore: deals.csv\n"
+HEAD = "name: sales\nkind: b2b\ncurrency: USD\nstore: deals\n"
 
 
 def problems(text: str) -> list[tuple[int, str]]:
@@ -44,7 +44,7 @@ def test_a_good_file_loads():
     p = ws.pipelines[0]
     assert (p.name, p.kind, p.currency) == ("sales", "b2b", "USD")
     assert [s.key for s in p.stages] == ["lead", "won", "lost"]
-    assert ws.store_path == Path("/x/deals.csv")
+    assert ws.store_path == Path("/x/deals")  # a folder: the event log
 
 
 @pytest.mark.parametrize("text, line, fragment", [
@@ -52,7 +52,9 @@ def test_a_good_file_loads():
     (HEAD + "kind: b2c\n" + GOOD_STAGES, 5, "has the key 'kind' twice"),
     (HEAD.replace("kind: b2b", "kind: retail") + GOOD_STAGES, 2, "kind 'retail' must be one of"),
     (HEAD.replace("USD", "dollars") + GOOD_STAGES, 3, "currency 'dollars' is not valid"),
-    (HEAD.replace("deals.csv", "deals.txt") + GOOD_STAGES, 4, "must end in .csv"),
+    (HEAD.replace("deals", "deals.txt") + GOOD_STAGES, 4, "must be a folder name (the event "
+     "log, e.g. deals) or end in .sqlite / .db"),
+    (HEAD.replace("store: deals", "store: ./") + GOOD_STAGES, 4, "must be a folder name"),
     (HEAD.replace("name: sales", "name: Big Sales") + GOOD_STAGES, 1, "name 'Big Sales' is not"),
     (HEAD + GOOD_STAGES.replace("    probability: 10\n", "    probability: 110\n"), 8,
      "must be between 0 and 100"),
@@ -85,7 +87,7 @@ def test_a_good_file_loads():
                                 "    outcome: won\n    requires: [email]\n"),
      13, "closing stage and cannot have requires"),
     (HEAD + "stages: none\n", 5, "stages must be a non-empty list"),
-    (HEAD.replace("store: deals.csv\n", "") + GOOD_STAGES, 1, "has no `store:`"),
+    (HEAD.replace("store: deals\n", "") + GOOD_STAGES, 1, "has no `store:`"),
     (HEAD.replace("kind: b2b\n", "") + GOOD_STAGES, 1, "has no `kind:`"),
     (HEAD.replace("currency: USD\n", "") + GOOD_STAGES, 1, "has no `currency:`"),
     (HEAD.replace("name: sales\n", "") + GOOD_STAGES, 1, "has no `name:`"),
@@ -188,7 +190,9 @@ def test_found_in_a_parent_folder(run, tmp_path, monkeypatch):
     sub.mkdir(parents=True)
     monkeypatch.chdir(sub)
     assert run("add", "From below").code == 0
-    assert (tmp_path / "deals.csv").exists()  # the store is relative to the YAML
+    assert (tmp_path / "deals").is_dir()  # the store is relative to the YAML
+    assert [p.name for p in (tmp_path / "deals").glob("*.csv")] != []
+    assert not (sub / "deals").exists()
 
 
 def test_file_option_env_and_folder(run, tmp_path, monkeypatch):
@@ -211,7 +215,7 @@ def test_no_file_anywhere(run, tmp_path):
 # -- several pipelines ----------------------------------------------------------------------------
 
 MULTI = """\
-store: deals.csv
+store: deals
 currency: USD
 pipelines:
   - name: sales
@@ -230,19 +234,50 @@ def test_multi_pipeline_mistakes():
     found = problems(MULTI)
     assert (10, "pipeline name 'sales' is used twice") in found
     assert any(line == 12 and "stages must be a non-empty list" in msg for line, msg in found)
-    found = problems(MULTI.replace("store: deals.csv\n", "").replace("sales\n    kind: b2c",
+    found = problems(MULTI.replace("store: deals\n", "").replace("sales\n    kind: b2c",
                                                                        "other\n    kind: b2c"))
     assert any("has no `store:`" in msg for _, msg in found)
-    found = problems("store: d.csv\npipelines:\n  - name: x\n    kind: b2b\n    store: e.csv\n"
+    found = problems("store: d\npipelines:\n  - name: x\n    kind: b2b\n    store: e\n"
                      "    currency: USD\n" + "    " + GOOD_STAGES.replace("\n", "\n    "))
     assert any(line == 5 and "unknown key 'store'" in msg for line, msg in found)
 
 
-@pytest.mark.parametrize("store", ["../deals.csv", "/tmp/elsewhere/deals.csv",
+@pytest.mark.parametrize("store", ["../deals", "/tmp/elsewhere/deals",
                                    "data/../../deals.sqlite"])
 def test_a_store_outside_the_workspace_needs_consent(store):
-    text = HEAD.replace("store: deals.csv", f"store: {store}") + GOOD_STAGES
+    text = HEAD.replace("store: deals", f"store: {store}") + GOOD_STAGES
     line, message = only(text)
     assert line == 4 and "is outside the folder of p.yaml" in message
     ws = parse_workspace("store_outside: true\n" + text, Path("/x/p.yaml"))
     assert ws.store_path.name.startswith("deals")
+
+
+# -- the store named by the file ------------------------------------------------------------------
+
+@pytest.mark.parametrize("store, kind", [("deals", "LogStore"), ("data/deals", "LogStore"),
+                                         ("deals.sqlite", "SqliteStore"),
+                                         ("deals.db", "SqliteStore"),
+                                         ("deals.csv", "LegacyStore")])
+def test_the_store_line_picks_the_backend(store, kind):
+    from pipecli.store import open_store
+
+    ws = parse_workspace(HEAD.replace("store: deals", f"store: {store}") + GOOD_STAGES,
+                         Path("/x/p.yaml"))
+    assert ws.store_path == Path("/x") / store
+    assert type(open_store(ws.store_path)).__name__ == kind
+
+
+def test_a_store_of_the_old_csv_layout_is_refused_until_upgraded(run, tmp_path):
+    """`store: deals.csv` names pipe's old two-file store: the file is valid, but every
+    command that reads or writes deals says to run `pipe upgrade`, and nothing is written."""
+    (tmp_path / "pipeline.yaml").write_text(HEAD.replace("store: deals", "store: deals.csv") +
+                                            GOOD_STAGES)
+    (tmp_path / "deals.csv").write_text("id,pipeline,name\n")
+    (tmp_path / "deals.history.csv").write_text("deal_id,seq,at,event\n")
+    before = sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir())
+    for command in (["add", "New"], ["list"], ["report"], ["check"]):
+        result = run(*command)
+        assert result.code == 1, command
+        assert "pipe upgrade" in result.err and "Traceback" not in result.err, command
+    assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
+    assert run("stages").code == 0  # the pipeline itself is fine

@@ -24,6 +24,10 @@ def test_each_bad_file_is_a_clear_error(run, tmp_path, path):
     assert lines and all(line.startswith("pipe: error: ") for line in lines), result.err
     assert all("pipeline.yaml" in line for line in lines)
     assert "Traceback" not in result.err and result.out == ""
+    # Each file fails for its own mistake, not because of the store it names (a valid
+    # event-log folder, except in the file about a store outside the workspace).
+    assert "pipe upgrade" not in result.err
+    assert ("store '" in result.err) == (path.name == "store-outside.yaml"), result.err
     assert not (tmp_path / "pwned").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipeline.yaml"]  # nothing written
 

@@ -33,12 +33,20 @@ def test_the_hand_off_moves_the_deal_and_keeps_its_history(run, team):
     assert (ava["pipeline"], ava["status"]) == ("sales", "won")
     assert [e["event"] for e in ava["history"]] == ["created", "moved", "moved", "handed_off",
                                                     "won"]
-    assert ava["history"][3]["changes"] == {"pipeline": ["marketing", "sales"],
-                                            "stage": ["sql", "qualification"]}
+    # The move into marketing's SQL stage, then the hand-off it triggered (at the same
+    # moment) carrying the deal to sales' first stage.
+    moved, handed = ava["history"][2:4]
+    assert (moved["event"], moved["sets"]) == \
+        ("moved", {"pipeline": "marketing", "stage": "sql", "status": "open"})
+    assert handed["sets"] == {"pipeline": "sales", "stage": "qualification", "status": "open"}
+    assert (handed["prev"], handed["at"]) == (moved["id"], moved["at"])
+    assert handed["note"] == "hand-off from marketing:sql"
     ben = run("show", team["Ben"], "-o", "json").json()
     assert (ben["pipeline"], ben["stage"]) == ("marketing", "mql")
     assert ben["history"][-1]["event"] == "returned"
-    assert ben["history"][-1]["reason"] == "no budget yet"
+    assert ben["history"][-1]["sets"] == {"pipeline": "marketing", "stage": "mql",
+                                          "status": "open"}
+    assert ben["history"][-1]["note"] == "returned: no budget yet"
     assert run("check").code == 0
 
 

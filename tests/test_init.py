@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,10 +52,14 @@ def test_init_from_every_template_then_use_it(run, tmp_path, name, backend):
     result = run("init", "--template", name, "--store", backend)
     assert result.code == 0, result.err
     text = (tmp_path / "pipeline.yaml").read_text()
-    expected_store = "deals.csv" if backend == "csv" else "deals.sqlite"
+    expected_store = "deals" if backend == "csv" else "deals.sqlite"
     assert f"store: {expected_store}\n" in text
-    assert (tmp_path / expected_store).exists()
-    assert "*.csv text eol=lf" in (tmp_path / ".gitattributes").read_text()
+    if backend == "csv":  # the event log: a folder with its own merge rule
+        assert (tmp_path / "deals").is_dir()
+        assert "*.csv merge=union" in (tmp_path / "deals" / ".gitattributes").read_text()
+    else:
+        assert (tmp_path / "deals.sqlite").is_file()
+    assert "*.yaml text eol=lf" in (tmp_path / ".gitattributes").read_text()
     ws = load_workspace(tmp_path / "pipeline.yaml")
     first = ws.pipelines[0].open_stages[0]
     args = ["add", "First deal", "--value", "100"]
@@ -66,8 +75,32 @@ def test_init_into_a_new_folder(run, tmp_path):
     result = run("init", "crm", "--template", "aida")
     assert result.code == 0
     assert (tmp_path / "crm" / "pipeline.yaml").exists()
-    assert (tmp_path / "crm" / "deals.csv").exists()
-    assert (tmp_path / "crm" / "deals.history.csv").exists()
+    assert (tmp_path / "crm" / "deals").is_dir()
+    assert sorted(p.name for p in (tmp_path / "crm").iterdir()) == [
+        ".gitattributes", ".gitignore", "deals", "pipeline.yaml"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_init_then_git_commits_the_log_but_not_the_local_folder(run, tmp_path):
+    """What `git add -A` takes from a fresh workspace with one deal: the pipeline file, the
+    helper files and the log files, never deals/.local (the index, writer id and lock)."""
+    run("init")
+    add_id = run("add", "Acme").out.strip()
+    assert add_id
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True, env=env)
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True, env=env)
+    staged = subprocess.run(["git", "diff", "--cached", "--name-only"], cwd=tmp_path,
+                            check=True, env=env, capture_output=True, text=True).stdout.split()
+    logs = [name for name in staged if name.startswith("deals/") and name.endswith(".csv")]
+    assert len(logs) == 1 and re.fullmatch(r"deals/\d{4}-\d{2}-[0-9a-z]{8}\.csv", logs[0])
+    assert sorted(set(staged) - set(logs)) == [".gitattributes", ".gitignore",
+                                               "deals/.gitattributes", "pipeline.yaml"]
+    attributes = subprocess.run(["git", "check-attr", "merge", "eol", "--", logs[0],
+                                 "pipeline.yaml"], cwd=tmp_path, check=True, env=env,
+                                capture_output=True, text=True).stdout
+    assert f"{logs[0]}: merge: union" in attributes and f"{logs[0]}: eol: lf" in attributes
+    assert "pipeline.yaml: eol: lf" in attributes
 
 
 def test_init_refuses_to_overwrite_and_force_keeps_the_deals(run, tmp_path):
@@ -93,19 +126,43 @@ def test_init_unknown_template_lists_the_known_ones(run, tmp_path):
 def test_init_does_not_duplicate_gitattributes_lines(run, tmp_path):
     (tmp_path / ".gitattributes").write_text("*.png binary\n")
     run("init")
+    log_rules = (tmp_path / "deals" / ".gitattributes").read_bytes()
     run("init", "--force")
     text = (tmp_path / ".gitattributes").read_text()
-    assert text.startswith("*.png binary\n") and text.count("*.csv text eol=lf") == 1
+    assert text.startswith("*.png binary\n") and text.count("*.yaml text eol=lf") == 1
+    assert (tmp_path / "deals" / ".gitattributes").read_bytes() == log_rules
 
 
 @pytest.mark.parametrize("name", ["b2b-pipeline", "b2c-pipeline"])
-def test_sample_stores_give_a_meaningful_report(run, name):
-    report = run("report", "-f", str(SAMPLES / f"{name}.yaml"), "-o", "json").json()
+def test_sample_stores_give_a_meaningful_report(run, tmp_path, name):
+    # A copy: reading a log folder writes its local index, never into the repository.
+    shutil.copytree(SAMPLES / "data" / name, tmp_path / "data" / name,
+                    ignore=shutil.ignore_patterns(".local"))
+    shutil.copy(SAMPLES / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    assert load_workspace(tmp_path / f"{name}.yaml").store_path == tmp_path / "data" / name
+    report = run("report", "-f", f"{name}.yaml", "-o", "json").json()
     totals = report["totals"]
     assert totals["open_count"] >= 10 and totals["won_count"] >= 5 and totals["lost_count"] >= 5
     assert all(s["count"] > 0 for s in report["stages"] if s["outcome"] is None)
-    check = run("list", "-f", str(SAMPLES / f"{name}.yaml"), "--status", "all", "-o", "json")
+    check = run("list", "-f", f"{name}.yaml", "--status", "all", "-o", "json")
     deals = check.json()
-    assert len(deals) >= 40
+    assert len(deals) == {"b2b-pipeline": 48, "b2c-pipeline": 60}[name]
     assert sum(d["value"] for d in deals if d["status"] == "won") == \
         pytest.approx(totals["won_value"])
+    assert run("check", "-f", f"{name}.yaml").code == 0
+
+
+def test_make_samples_reproduces_the_committed_samples(tmp_path):
+    """scripts/make_samples.py plays the samples through pipe's own lifecycle functions; run
+    into a scratch folder, it gives the committed log files byte for byte (48 and 60 deals)."""
+    script = SAMPLES.parent / "scripts" / "make_samples.py"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPE_")}
+    result = subprocess.run([sys.executable, str(script), "--into", str(tmp_path / "out")],
+                            cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("b2b-pipeline", "b2c-pipeline"):
+        def files(folder):
+            return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+        made, committed = files(tmp_path / "out" / name), files(SAMPLES / "data" / name)
+        assert sorted(made) == sorted(committed)
+        assert made == committed, name

@@ -62,10 +62,15 @@ def test_move_by_stage_next_and_back(run, workspace):
     d = deal(run, deal_id)
     assert d["stage"] == "qualification"
     assert [e["event"] for e in d["history"]] == ["created", "moved", "moved", "moved"]
-    assert [e["stage"] for e in d["history"]] == ["prospecting", "qualification", "proposal",
-                                                   "qualification"]
+    assert [e["sets"]["stage"] for e in d["history"]] == ["prospecting", "qualification",
+                                                           "proposal", "qualification"]
     assert d["history"][2]["note"] == "sent"
-    assert d["history"][3]["changes"] == {"stage": ["proposal", "qualification"]}
+    # A move sets the deal's place (pipeline, stage, status: always as one, so branches
+    # merge to a consistent place) and names the event it follows (the move to proposal).
+    assert d["history"][3]["sets"] == {"pipeline": "sales", "stage": "qualification",
+                                       "status": "open"}
+    assert d["history"][3]["prev"] == d["history"][2]["id"]
+    assert all(e["in_effect"] for e in d["history"])
 
 
 def test_move_enforces_requires_and_names_the_missing_field(run, workspace):
@@ -115,7 +120,10 @@ def test_won_with_final_value(run, workspace):
     d = deal(run, deal_id)
     assert (d["status"], d["stage"], d["value"]) == ("won", "won", 9500)
     assert d["closed_at"] == "2026-11-15T00:00:00+00:00"
-    assert d["history"][-1]["changes"]["value"] == ["10000", "9500"]
+    # The created event holds the expected value, the won event the final one.
+    assert d["history"][0]["sets"]["value"] == "10000"
+    assert (d["history"][-1]["event"], d["history"][-1]["sets"]) == \
+        ("won", {"pipeline": "sales", "stage": "won", "status": "won", "value": "9500"})
 
 
 def test_won_deal_moves_on_to_post_purchase_and_stays_won(run, workspace):
@@ -165,17 +173,26 @@ def test_reopen_returns_to_the_stage_before_closing(run, workspace):
     assert deal(run, deal_id)["stage"] == "prospecting"
 
 
-def test_edit_changes_fields_and_records_old_and_new(run, workspace):
-    deal_id = add(run, "Acme", "--value", "100", "--tag", "a")
+def test_edit_changes_fields_and_records_exactly_what_it_set(run, workspace):
+    deal_id = add(run, "Acme", "--value", "100", "--tag", "a", "--company", "Acme Inc")
     assert run("edit", deal_id, "--name", "Acme Corp", "--value", "250", "--tag", "b",
-               "--untag", "a", "--owner", "lee").code == 0
+               "--untag", "a", "--owner", "lee", "--company", "Acme Inc").code == 0
     d = deal(run, deal_id)
-    assert (d["name"], d["value"], d["tags"], d["owner"]) == ("Acme Corp", 250, ["b"], "lee")
-    assert d["history"][-1]["changes"] == {"name": ["Acme", "Acme Corp"],
-                                           "value": ["100", "250"], "tags": ["a", "b"],
-                                           "owner": ["", "lee"]}
+    assert (d["name"], d["value"], d["tags"], d["owner"], d["company"]) == \
+        ("Acme Corp", 250, ["b"], "lee", "Acme Inc")
+    created, edited = d["history"]
+    # The old values stay in the events before; the edit sets only what changed (not the
+    # company it was given again), and tags as added / removed.
+    assert (created["sets"]["name"], created["sets"]["value"], created["tags_added"]) == \
+        ("Acme", "100", ["a"])
+    assert edited["event"] == "edited"
+    assert edited["sets"] == {"name": "Acme Corp", "value": "250", "owner": "lee"}
+    assert (edited["tags_added"], edited["tags_removed"]) == (["b"], ["a"])
+    assert edited["prev"] == created["id"]
     assert run("edit", deal_id, "--value", "").code == 0
-    assert deal(run, deal_id)["value"] is None
+    d = deal(run, deal_id)
+    assert d["value"] is None
+    assert d["history"][-1]["sets"] == {"value": ""}  # "" clears the field
 
 
 def test_edit_with_nothing_to_change_writes_nothing(run, workspace):
@@ -200,6 +217,9 @@ def test_rm_needs_yes_off_a_terminal_and_keeps_history(run, workspace):
     assert run("rm", deal_id, "--yes").code == 0
     assert run("show", deal_id).code == 1
     assert run("list", "--status", "all", "-o", "json").json() == []
+    log = run("log", "-o", "json").json()
+    assert [(e["deal_id"], e["event"], e["name"]) for e in log] == \
+        [(deal_id, "deleted", "Acme"), (deal_id, "created", "Acme")]
 
 
 def test_back_dated_history_must_stay_in_order(run, workspace):

@@ -6,14 +6,12 @@ from __future__ import annotations
 import csv
 import statistics
 from datetime import date, datetime, time, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from pipecli.models import Deal, Event
+from pipecli.models import Kind
 from pipecli.store import open_store
-from pipecli.store.codec import deal_snapshot
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / \
     "maven-crm-sales-opportunities"
@@ -47,22 +45,21 @@ def build_store(path: Path) -> None:
     store = open_store(path)
     with store.write() as tx:
         for r in rows():
+            deal_id = r["opportunity_id"].lower()
             created = moment(r["engage_date"] or "2017-12-31")
             stage = "engaging" if r["engage_date"] else "prospecting"
-            value = Decimal(r["close_value"]) if r["close_value"] else None
-            deal = Deal(id=r["opportunity_id"].lower(), pipeline="maven", name=r["account"] or
-                        r["opportunity_id"], stage=stage, status="open", created_at=created,
-                        updated_at=created, value=value, owner=r["sales_agent"],
-                        company=r["account"])
-            tx.record(Event(deal.id, 1, created, "created", "maven", stage, "open", value,
-                            changes=deal_snapshot(deal)), deal)
+            sets = {"pipeline": "maven", "stage": stage, "status": "open",
+                    "name": r["account"] or r["opportunity_id"], "owner": r["sales_agent"],
+                    "company": r["account"]}
+            if r["close_value"]:
+                sets["value"] = r["close_value"]
+            tx.append(deal_id, Kind.CREATED, created, sets={k: v for k, v in sets.items() if v})
             if r["deal_stage"] in ("Won", "Lost"):
-                closed = moment(r["close_date"])
                 status = r["deal_stage"].lower()
-                deal = deal.with_changes(stage=status, status=status, closed_at=closed,
-                                         updated_at=closed)
-                tx.record(Event(deal.id, 2, closed, status, "maven", status, status, value,
-                                reason="not recorded" if status == "lost" else ""), deal)
+                closing = {"stage": status, "status": status}
+                if status == "lost":
+                    closing["lost_reason"] = "not recorded"
+                tx.append(deal_id, Kind(status), moment(r["close_date"]), sets=closing)
 
 
 def expected(data: list[dict]) -> dict:
@@ -89,7 +86,7 @@ def check(totals: dict, want: dict) -> None:
 @pytest.fixture(scope="module", params=["csv", "sqlite"])
 def maven(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"maven-{request.param}")
-    store = "deals.csv" if request.param == "csv" else "deals.sqlite"
+    store = "deals" if request.param == "csv" else "deals.sqlite"
     (folder / "pipeline.yaml").write_text(MAVEN_YAML.format(store=store))
     build_store(folder / store)
     return folder

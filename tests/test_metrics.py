@@ -121,7 +121,7 @@ def model(until_day: float = REPORT_DAY, keep=lambda name: True):
 
 @pytest.fixture
 def scenario(run, tmp_path, backend, monkeypatch):
-    store = "deals.csv" if backend == "csv" else "deals.sqlite"
+    store = "deals" if backend == "csv" else "deals.sqlite"
     (tmp_path / "pipeline.yaml").write_text(METRICS_YAML.format(store=store))
     monkeypatch.setenv("PIPE_NOW", at(REPORT_DAY))
     return play(run)
@@ -240,7 +240,7 @@ def test_by_owner_gives_each_group_its_totals(run, scenario):
 
 
 def test_as_of_equals_the_report_taken_that_day(run, tmp_path, backend, monkeypatch):
-    store = "deals.csv" if backend == "csv" else "deals.sqlite"
+    store = "deals" if backend == "csv" else "deals.sqlite"
     (tmp_path / "pipeline.yaml").write_text(METRICS_YAML.format(store=store))
     day = 9
     end_of_day = (DAY0 + timedelta(days=day)).replace(hour=23, minute=59, second=59)
@@ -263,8 +263,14 @@ def test_forecast_buckets(run, scenario):
     december = next(m for m in data["months"] if m["month"] == "2026-12")
     assert (december["open_count"], december["open_value"]) == (1, 2000)
     assert december["weighted_value"] == 1200  # proposal: 60 %
-    assert [d["name"] for d in data["slipped"]["deals"]] == ["F slipping"]
-    assert [d["name"] for d in data["no_close_date"]["deals"]] == ["E no value"]
+    # Sums by default; --deals lists the slipped and undated deals too.
+    assert "deals" not in data["slipped"] and data["slipped"]["count"] == 1
+    listed = run("forecast", "--months", "3", "--deals", "-o", "json").json()
+    assert [d["name"] for d in listed["slipped"]["deals"]] == ["F slipping"]
+    assert [d["name"] for d in listed["no_close_date"]["deals"]] == ["E no value"]
+    assert "deals" not in listed["later"]
+    assert {k: v for k, v in listed.items() if k not in ("slipped", "no_close_date")} == \
+        {k: v for k, v in data.items() if k not in ("slipped", "no_close_date")}
     total = sum(m["open_count"] for m in data["months"]) + sum(
         data[k]["count"] for k in ("slipped", "no_close_date", "later"))
     assert total == sum(1 for d in deals.values() if d["status"] == "open")
@@ -347,3 +353,31 @@ def test_empty_pipeline_has_no_rates(run, workspace):
             totals["velocity_per_day"]) == (None, None, None, None)
     assert all(s["conversion"] is None for s in report["stages"])
     assert "Win rate:   –" in run("report").out
+
+
+def test_undone_mistakes_leave_no_trace_in_any_figure(run, scenario):
+    """Changes taken back with `pipe undo` are out of the effective history for every figure:
+    after the undos each report equals the one taken before the mistakes (which the tests
+    above check against the model), including reports as of a moment after the mistakes."""
+    ids = scenario
+    commands = [("report", "-o", "json"), ("report", "--by", "owner", "-o", "json"),
+                ("report", "--since", at(3)[:10], "--until", at(10)[:10], "-o", "json"),
+                ("report", "--as-of", at(39.5)[:10], "-o", "json"),
+                ("forecast", "--months", "3", "-o", "json"), ("stale", "-o", "json"),
+                ("next", "-o", "json"), ("list", "--status", "all", "-o", "json")]
+    before = {c: run(*c).out for c in commands}
+    mistakes = [("move", ids["B enters late"], "prospecting", "--at", at(39)),
+                ("won", ids["F slipping"], "--at", at(39)),
+                ("lost", ids["E no value"], "--reason", "price", "--at", at(39)),
+                ("reopen", ids["C won, reopened, lost"], "--at", at(39)),
+                ("edit", ids["B enters late"], "--value", "9999", "--owner", "zed"),
+                ("move", ids["D re-enters"], "won", "--at", at(39)),
+                ("add", "Z mistake", "--value", "5000", "--at", at(39))]
+    for command in mistakes:
+        result = run(*command)
+        assert result.code == 0, (command, result.err)
+    assert run("report", "-o", "json").out != before[commands[0]]
+    result = run("undo", "--steps", str(len(mistakes)))
+    assert result.code == 0, result.err
+    for command in commands:
+        assert run(*command).out == before[command], command

@@ -29,7 +29,7 @@ pipelines:
 
 @pytest.fixture
 def multi(tmp_path, backend):
-    store = "deals.csv" if backend == "csv" else "deals.sqlite"
+    store = "deals" if backend == "csv" else "deals.sqlite"
     (tmp_path / "pipeline.yaml").write_text(MULTI.format(store=store))
     return tmp_path
 

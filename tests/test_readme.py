@@ -35,19 +35,25 @@ def shell(tmp_path):
     crm = tmp_path / "crm"
     crm.mkdir()
     samples = ROOT / "sample_pipelines"
-    (crm / "pipeline.yaml").write_text((samples / "b2b-pipeline.yaml").read_text().replace(
-        "store: data/b2b-pipeline.csv", "store: deals.csv"))
-    for suffix in (".csv", ".history.csv"):
-        shutil.copy(samples / "data" / f"b2b-pipeline{suffix}", crm / f"deals{suffix}")
+    text = (samples / "b2b-pipeline.yaml").read_text()
+    assert "store: data/b2b-pipeline\n" in text
+    (crm / "pipeline.yaml").write_text(text.replace("store: data/b2b-pipeline\n",
+                                                    "store: deals\n"))
+    # The log files only: the local index is rebuilt in the copy.
+    shutil.copytree(samples / "data" / "b2b-pipeline", crm / "deals",
+                    ignore=shutil.ignore_patterns(".local"))
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}",
                PIPE_FILE=str(crm / "pipeline.yaml"), PIPE_NOW="2026-11-20T08:00:00+00:00")
     env.pop("PIPE_DEBUG", None)
 
     def run(script: str) -> subprocess.CompletedProcess:
+        # The examples keep their scratch files in /tmp; here they go to the test's folder.
+        script = script.replace("/tmp/", f"{tmp_path}/")
         return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
                               env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
     run.mailbox = tmp_path / "mailbox"
+    run.folder = tmp_path
     return run
 
 
@@ -61,6 +67,7 @@ def test_weekly_report_is_mailed(shell):
     mail = shell.mailbox.read_text()
     assert mail.startswith("SUBJECT Pipeline, week ") and "TO team@example.com" in mail
     assert "## Pipeline now" in mail and "| Prospecting" in mail
+    assert (shell.folder / "pipeline-report.md").read_text() in mail
 
 
 def test_stale_alert_is_mailed_only_when_something_is_stale(shell):

@@ -1,15 +1,16 @@
-"""What needs attention: stale-deal alerts and the ranking of open deals. Pure."""
+"""What needs attention: the stale-deal alert and the ranking of open deals (the alerts
+themselves are found in SQL: pipecli.engine.lists.stale). Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from pipecli.models import OPEN, Pipeline
-from pipecli.replay import Timeline
-from pipecli.reports import Filters, days_between, weighted
+from pipecli.engine.facts import Timeline
+from pipecli.reports import days_between, weighted
 
 DEFAULT_ROT_DAYS = 30  # for ranking only, when a stage sets no rot_days
 CLOSE_HORIZON_DAYS = 30
@@ -26,36 +27,6 @@ class Alert:
     actual: str  # what was found: "idle 20.5 days", ...
 
 
-def stale(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime,
-          filters: Filters = Filters()) -> list[Alert]:
-    """Open deals idle beyond rot_days, past their close date, or over a stage SLA;
-    most overdue first."""
-    alerts = []
-    for t in timelines:
-        if t.status != OPEN or not filters.keeps(t):
-            continue
-        stage = pipeline.stage(t.stage)
-        if stage is None:
-            continue
-        idle = days_between(t.last_change_at, as_of)
-        if stage.rot_days and idle > stage.rot_days:
-            alerts.append(Alert(t, "idle", idle - stage.rot_days, f"rot_days {stage.rot_days}",
-                                f"idle {idle:.1f} days"))
-        if t.close_date and t.close_date < as_of.date():
-            late = (as_of.date() - t.close_date).days
-            alerts.append(Alert(t, "past_close", float(late),
-                                f"close date {t.close_date.isoformat()}",
-                                f"{late} day{'s' if late != 1 else ''} past"))
-        stay = t.current_stay
-        if stage.sla_hours and stay:
-            hours = days_between(stay.start, as_of) * 24
-            if hours > stage.sla_hours:
-                alerts.append(Alert(t, "sla", (hours - stage.sla_hours) / 24,
-                                    f"SLA {stage.sla_hours} h", f"in stage {hours:.0f} h"))
-    alerts.sort(key=lambda a: (-a.overdue_days, a.deal.id, a.kind))
-    return alerts
-
-
 @dataclass(frozen=True)
 class Ranked:
     deal: Timeline
@@ -67,12 +38,17 @@ class Ranked:
     days_to_close: int | None
 
 
-def rank_open(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime,
-              filters: Filters = Filters()) -> list[Ranked]:
-    """Open deals by score = weighted value × (1 + S + C), highest first (docs/metrics.md)."""
-    out = []
+def sort_key(r: Ranked) -> tuple:
+    """Highest score first; ties: the more overdue, then by id."""
+    return (-r.score, -(r.staleness + r.closeness), r.deal.id)
+
+
+def rank_open(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime
+              ) -> Iterator[Ranked]:
+    """Each open deal with its score = weighted value × (1 + S + C) (docs/metrics.md),
+    streamed in the order given; sort with sort_key."""
     for t in timelines:
-        if t.status != OPEN or not filters.keeps(t):
+        if t.status != OPEN:
             continue
         stage = pipeline.stage(t.stage)
         rot = (stage.rot_days if stage and stage.rot_days else DEFAULT_ROT_DAYS)
@@ -87,6 +63,4 @@ def rank_open(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime
             closeness = max(0.0, 1 - to_close / CLOSE_HORIZON_DAYS)
         w = weighted(t, pipeline)
         score = w * (1 + Decimal(repr(round(staleness + closeness, 6))))
-        out.append(Ranked(t, score, w, staleness, closeness, idle, to_close))
-    out.sort(key=lambda r: (-r.score, -(r.staleness + r.closeness), r.deal.id))
-    return out
+        yield Ranked(t, score, w, staleness, closeness, idle, to_close)

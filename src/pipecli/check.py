@@ -1,150 +1,101 @@
 """`pipe check`: validate the pipeline file and the whole store, every problem at once.
 
-The history is the record; the current deals are what it implies. So a deal row that
-contradicts its history, or that a git merge left in conflict, can be rebuilt from the
-history without guessing — that, re-sorting rows, normalising line endings and keeping both
-sides of a conflict in the (append-only) history is what --fix does. Anything that would
-need a decision (an unknown stage, an unreadable amount, one event changed two ways) is
-reported and left alone.
+Each validation is a small function returning findings. The log is read again in full,
+under the store's lock, so a check never reports a healthy store broken because a writer
+was half-way; `--fix` never rewrites the log: it appends events the index saw that the log
+lost (a write undone by `git checkout`), and rebuilds the index.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from pipecli.engine.fold import fold
 from pipecli.models import OPEN, Deal, Event, Workspace
-from pipecli.replay import rebuild
 from pipecli.store import Store
-from pipecli.store.base import Finding, Scan
-
-_COMPARED = [f.name for f in fields(Deal)]
+from pipecli.store.base import Finding, Snapshot
+from pipecli.store.codec import decode_line
 
 
 @dataclass
 class CheckResult:
     findings: list[Finding]
-    repaired_deals: list[Deal] = field(default_factory=list)  # what --fix would write
-    repaired_events: list[Event] = field(default_factory=list)
-    rebuilt: int = 0
-    blocked: str = ""  # why --fix must not rewrite the store (it would lose something)
+    missing: list[Event] = field(default_factory=list)  # what --fix would append back
 
     @property
     def fixable(self) -> list[Finding]:
         return [f for f in self.findings if f.fixable]
 
-    @property
-    def can_fix(self) -> bool:
-        return bool(self.fixable) and not self.blocked
-
 
 def check_store(ws: Workspace, store: Store) -> CheckResult:
     """Every problem of the store against the workspace's pipelines."""
-    scan = store.scan()
-    findings = list(scan.findings)
-    events = _events_by_deal(scan, findings)
-    rows: dict[str, list[tuple[str, Deal]]] = {}
-    for where, deal in scan.deals:
-        rows.setdefault(deal.id, []).append((where, deal))
-    repaired: list[Deal] = []
-    rebuilt = 0
-    for deal_id in sorted(set(rows) | set(events)):
-        history = events.get(deal_id, [])
-        present = rows.get(deal_id, [])
-        implied = rebuild([e for _, e in history]) if history else None
-        where = present[0][0] if present else (history[0][0] if history else "")
-        findings.extend(_history_problems(ws, deal_id, history))
-        if not history:
-            for w, d in present:
-                findings.append(Finding(w, f"deal {d.id} has no history (no `created` event)"))
-                repaired.append(d)
-            continue
-        if implied is None:
-            if present:
-                findings.append(Finding(where, f"deal {deal_id} was deleted in its history but "
-                                               f"still has a row", fixable=True))
-                rebuilt += 1
-            continue
-        repaired.append(implied)
-        findings.extend(_deal_problems(ws, where, implied))
-        if not present:
-            findings.append(Finding(where, f"deal {deal_id} has a history but no row",
-                                    fixable=True))
-            rebuilt += 1
-        elif len(present) > 1 or present[0][1] != implied:
-            rebuilt += 1
-            if len(present) > 1:
-                findings.append(Finding(where, f"deal {deal_id} has {len(present)} rows "
-                                               f"(a merge kept both sides)", fixable=True))
-            else:
-                field_name = next(n for n in _COMPARED
-                                  if getattr(present[0][1], n) != getattr(implied, n))
-                findings.append(Finding(
-                    where, f"deal {deal_id}'s row says {field_name} = "
-                           f"{_text(getattr(present[0][1], field_name))!r} but its history "
-                           f"says {_text(getattr(implied, field_name))!r}", fixable=True))
-    all_events = [e for history in events.values() for _, e in history]
-    blocked = ""
-    if scan.unreadable:
-        blocked = "some rows cannot be read; fix them by hand first (rewriting would drop them)"
-    elif any("changed on two branches" in f.message for f in findings):
-        blocked = "a deal was changed on two branches; resolve that by hand first"
-    return CheckResult(findings, repaired, all_events, rebuilt, blocked)
+    from pipecli.store.logstore import LogStore
+
+    findings: list[Finding] = []
+    missing: list[Event] = []
+    if isinstance(store, LogStore):
+        with store.checking() as (conn, scan):
+            findings += scan
+            missing = _missing(store, conn)
+            findings += [Finding(str(store.path), f"event {e.id} of deal {e.deal_id} "
+                                 f"({e.kind.value}, {e.at.isoformat()}) was recorded here but "
+                                 f"is in no log file: a write lost to a git checkout or reset",
+                                 fixable=True) for e in missing]
+            findings += _store_findings(ws, Snapshot(conn), str(store.path))
+    else:
+        with store.read() as snapshot:
+            findings += _store_findings(ws, snapshot, str(store.path))
+    return CheckResult(findings, missing)
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, tuple):
-        return ";".join(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _events_by_deal(scan: Scan, findings: list[Finding]) -> dict[str, list[tuple[str, Event]]]:
-    """Events per deal by seq; an exact duplicate (both sides of a merge) is dropped, a seq
-    with two different events is a real conflict."""
-    by_key: dict[tuple[str, int], tuple[str, Event]] = {}
-    for where, e in scan.events:
-        key = (e.deal_id, e.seq)
-        if key in by_key:
-            if by_key[key][1] != e:
-                findings.append(Finding(where, f"deal {e.deal_id} event {e.seq} differs from "
-                                               f"{by_key[key][0]}: the deal was changed on "
-                                               f"two branches; keep one and renumber the "
-                                               f"other by hand"))
-            else:
-                findings.append(Finding(where, f"event {e.deal_id}/{e.seq} appears twice",
-                                        fixable=True))
-            continue
-        by_key[key] = (where, e)
-    out: dict[str, list[tuple[str, Event]]] = {}
-    for key in sorted(by_key):
-        out.setdefault(key[0], []).append(by_key[key])
+def _store_findings(ws: Workspace, snap: Snapshot, where: str) -> list[Finding]:
+    out: list[Finding] = []
+    for deal in snap.deals():
+        out += _deal_problems(ws, f"{where}: deal {deal.id}", deal)
+    batch: list[Event] = []
+    for event in snap.conn.execute("SELECT deal FROM events GROUP BY deal HAVING count(*) > 1"):
+        batch = list(snap.events(event[0]))
+        out += _history_problems(where, batch)
     return out
 
 
-def _history_problems(ws: Workspace, deal_id: str, history) -> list[Finding]:
-    problems = []
-    previous = None
-    for number, (where, e) in enumerate(history, start=1):
-        if e.seq != number:
-            problems.append(Finding(where, f"deal {deal_id}: event {e.seq} follows event "
-                                           f"{number - 1}; a sequence number is missing"))
-            break
-        if number == 1 and e.kind != "created":
-            problems.append(Finding(where, f"deal {deal_id}: the first event is {e.kind!r}, "
-                                           f"not 'created'"))
-        if previous is not None and e.at < previous.at:
-            problems.append(Finding(where, f"deal {deal_id}: event {e.seq} is dated before "
-                                           f"event {previous.seq}"))
-        pipeline = next((p for p in ws.pipelines if p.name == e.pipeline), None)
-        if pipeline is not None and pipeline.stage(e.stage) is None:
-            problems.append(Finding(where, f"deal {deal_id}: event {e.seq} is at stage "
-                                           f"{e.stage!r}, which pipeline {e.pipeline!r} "
-                                           f"does not have"))
-        previous = e
-    return problems
+def _history_problems(where: str, events: list[Event]) -> list[Finding]:
+    """Events the engine had to leave out, and clashes: two changes made from the same
+    previous event (on two branches) that set one field differently."""
+    out = [Finding(f"{where}: deal {e.deal_id}", f"event {e.id} ({e.kind.value}) {why}; it "
+                   f"is ignored") for e, why in fold(events).ignored]
+    live = fold(events).in_effect
+    by_prev: dict[str, list[Event]] = {}
+    for e in events:
+        if e.id in live and not e.kind.is_revert and e.prev:
+            by_prev.setdefault(e.prev, []).append(e)
+    for siblings in by_prev.values():
+        for i, a in enumerate(siblings):
+            for b in siblings[i + 1:]:
+                for name in sorted(set(a.sets) & set(b.sets)):
+                    if a.sets[name] == b.sets[name] or _settled(events, live, name, a, b):
+                        continue
+                    first, last = sorted((a, b), key=lambda e: (e.at, e.recorded, e.id))
+                    out.append(Finding(
+                        f"{where}: deal {a.deal_id}",
+                        f"clash: {first.kind.value} (event {first.id}) and {last.kind.value} "
+                        f"(event {last.id}) were both made from event {a.prev} and set "
+                        f"{name} to {first.sets[name]!r} and {last.sets[name]!r}; the later "
+                        f"one counts — settle it with the command that states what is true "
+                        f"(e.g. `pipe {_settle(name)} {a.deal_id} ...`)"))
+    return out
+
+
+def _settled(events: list[Event], live: set[str], name: str, a: Event, b: Event) -> bool:
+    """A newer change of the same field, recorded after both, settles a clash."""
+    newest = max(a.order, b.order)
+    return any(e.id in live and name in e.sets and e.order > newest for e in events)
+
+
+def _settle(name: str) -> str:
+    return {"stage": "move", "status": "reopen", "pipeline": "move"}.get(name, "edit")
 
 
 def _deal_problems(ws: Workspace, where: str, deal: Deal) -> list[Finding]:
@@ -163,6 +114,39 @@ def _deal_problems(ws: Workspace, where: str, deal: Deal) -> list[Finding]:
     return []
 
 
-def fix_store(store: Store, result: CheckResult) -> None:
-    """Write the repaired store (only call when result.can_fix)."""
-    store.replace_all(result.repaired_deals, result.repaired_events)
+def _missing(store, conn) -> list[Event]:
+    """Events the index saw that no log file holds, less those a commit holds (they are
+    on another branch, not lost)."""
+    rows = conn.execute("SELECT id, line FROM missing ORDER BY id").fetchall()
+    if not rows:
+        return []
+    committed = _committed_lines(store.path)
+    out = []
+    for event_id, line in rows:
+        if event_id in committed:
+            continue
+        try:
+            out.append(decode_line(line.rstrip("\n")))
+        except ValueError:
+            continue
+    return out
+
+
+def _committed_lines(folder: Path) -> str:
+    """Every line any commit of the repository ever added under the folder (empty when the
+    folder is not in a git repository, or git is not installed)."""
+    try:
+        done = subprocess.run(["git", "log", "--all", "--format=", "-p", "--", "."],
+                              cwd=folder, capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else ""
+
+
+def fix_store(store: Store, result: CheckResult) -> int:
+    """Append lost events back and rebuild the index; returns how many were appended."""
+    from pipecli.store.logstore import LogStore
+
+    if isinstance(store, LogStore):
+        return store.restore(result.missing)
+    return 0

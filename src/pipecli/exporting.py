@@ -12,7 +12,7 @@ from pipecli.store.codec import (DEAL_COLUMNS, EVENT_COLUMNS, deal_to_row, event
 
 FORMATS = ("csv", "json", "jsonl")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBERS = {"value", "probability", "seq"}
+_NUMBERS = {"value", "probability"}
 
 
 def _guard(cell: str) -> str:
@@ -26,10 +26,8 @@ def _typed(column: str, cell: str):
             return None
         number = float(cell) if "." in cell else int(cell)
         return number
-    if column == "tags":
+    if column in ("tags", "tags_added", "tags_removed"):
         return [t for t in cell.split(";") if t]
-    if column == "changes":
-        return json.loads(cell) if cell else {}
     return cell if cell != "" or column not in ("close_date", "closed_at") else None
 
 
@@ -38,8 +36,10 @@ def export(store: Store, *, fmt: str, history: bool, pipeline: str | None = None
     columns = EVENT_COLUMNS if history else DEAL_COLUMNS
     with store.read() as snapshot:
         if history:
+            deals = None if pipeline is None else {row[0] for row in snapshot.conn.execute(
+                "SELECT DISTINCT deal_id FROM versions WHERE pipeline = ?", (pipeline,))}
             rows = [event_to_row(e) for e in snapshot.events()
-                    if pipeline is None or e.pipeline == pipeline]
+                    if deals is None or e.deal_id in deals]
         else:
             rows = [deal_to_row(d) for d in snapshot.deals()
                     if pipeline is None or d.pipeline == pipeline]

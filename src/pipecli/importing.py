@@ -18,9 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipecli.errors import PipeError, UsageError
-from pipecli.models import LOST, OPEN, WON, Deal, Event, Pipeline, Workspace
+from pipecli.models import LOST, OPEN, WON, Deal, Event, Kind, Pipeline, Workspace
 from pipecli.store import Store
-from pipecli.store.codec import DEAL_COLUMNS, EVENT_COLUMNS, deal_snapshot, row_to_event
+from pipecli.store.codec import DEAL_COLUMNS, EVENT_COLUMNS, row_to_event
 from pipecli.values import MAX_VALUE, normalize_money, now, parse_stored_money
 
 FIELDS = ("id", "name", "stage", "status", "value", "probability", "company", "contact",
@@ -94,12 +94,25 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True)
+class Step:
+    """One event an import will append: the deal before (None: created) and after."""
+
+    kind: Kind
+    at: datetime
+    before: Deal | None
+    after: Deal | None
+    note: str = ""
+
+
 @dataclass
 class Plan:
     """What an import would do: deals to add, deals to update, rows rejected."""
 
-    added: list[tuple[Deal, list[Event]]] = field(default_factory=list)
-    updated: list[tuple[Deal, list[Event]]] = field(default_factory=list)
+    added: list[tuple[Deal, list["Step"]]] = field(default_factory=list)
+    updated: list[tuple[Deal, list["Step"]]] = field(default_factory=list)
+    ready: list[Event] = field(default_factory=list)  # pipe's own history, as it was
+    events: bool = False  # a history file: `ready` and `unchanged` count events, not deals
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     unknown_stages: dict[str, int] = field(default_factory=dict)  # value → first line
@@ -323,8 +336,8 @@ def plan(ws: Workspace, pipeline: Pipeline, store: Store, path: Path, options: O
                     result.added.append(_new_deal(row, pipeline, closed_from,
                                                   changes.get(row["id"], []), moment))
                 else:
-                    last = list(snapshot.events(existing.id))[-1:]
-                    update = _update(existing, row, pipeline, last[0] if last else None, moment)
+                    update = _update(existing, row, pipeline,
+                                     snapshot.last_effective(existing.id), moment)
                     if update is None:
                         result.unchanged += 1
                     else:
@@ -409,82 +422,72 @@ def _closing_time(row: dict) -> datetime | None:
 
 
 def _new_deal(row: dict, pipeline: Pipeline, closed_from, history: list, moment: datetime
-              ) -> tuple[Deal, list[Event]]:
-    created = row.get("created_at") or (history[0][0] if history else None) or \
-        _closing_time(row) or moment
+              ) -> tuple[Deal, list[Step]]:
     closed = row["status"] != OPEN
+    # An expected close date is not a creation time: only a closed deal's closing moment
+    # bounds when it was created.
+    created = row.get("created_at") or (history[0][0] if history else None) or \
+        (_closing_time(row) if closed else None) or moment
     path = [(at, stage, value) for at, stage, value in history
             if pipeline.stage(stage) and not pipeline.stage(stage).outcome]
     first_stage = path[0][1] if path else (closed_from.key if closed else row["stage"])
     base = Deal(id=row["id"], stage=first_stage, status=OPEN, created_at=created,
                 updated_at=created, **_fields(row, pipeline.name))
-    events = [Event(base.id, 1, created, "created", pipeline.name, first_stage, OPEN,
-                    base.value, changes=deal_snapshot(base), note=row.get("note", ""))]
+    steps = [Step(Kind.CREATED, created, None, base, row.get("note", ""))]
     deal = base
     for at, stage, value in path[1:]:
         if stage != deal.stage:
-            at = max(at, events[-1].at)
-            deal = deal.with_changes(stage=stage, updated_at=at)
-            events.append(Event(deal.id, len(events) + 1, at, "moved", pipeline.name, stage,
-                                OPEN, deal.value, changes={"stage": [events[-1].stage, stage]}))
+            at = max(at, steps[-1].at)
+            after = deal.with_changes(stage=stage, updated_at=at)
+            steps.append(Step(Kind.MOVED, at, deal, after))
+            deal = after
     if closed or deal.stage != row["stage"]:
-        at = max(_closing_time(row) or created, events[-1].at)
-        kind = {WON: "won", LOST: "lost"}.get(row["status"], "moved")
-        deal = deal.with_changes(stage=row["stage"], status=row["status"], updated_at=at,
-                                 closed_at=at if closed else None,
-                                 lost_reason=row.get("lost_reason", "") if kind == "lost"
-                                 else "")
-        events.append(Event(deal.id, len(events) + 1, at, kind, pipeline.name, deal.stage,
-                            deal.status, deal.value, reason=deal.lost_reason,
-                            changes={"stage": [events[-1].stage, deal.stage]}))
+        at = max(_closing_time(row) or created, steps[-1].at)
+        kind = {WON: Kind.WON, LOST: Kind.LOST}.get(row["status"], Kind.MOVED)
+        after = deal.with_changes(stage=row["stage"], status=row["status"], updated_at=at,
+                                  closed_at=at if closed else None,
+                                  lost_reason=row.get("lost_reason", "") if kind == Kind.LOST
+                                  else "")
+        steps.append(Step(kind, at, deal, after))
+        deal = after
     touched = row.get("updated_at")
-    if touched and touched > events[-1].at:
+    if touched and touched > steps[-1].at:
         # The file knows the deal changed later, not how: keep the date, say so.
         deal = deal.with_changes(updated_at=touched)
-        events.append(Event(deal.id, len(events) + 1, touched, "edited", pipeline.name,
-                            deal.stage, deal.status, deal.value,
-                            note="imported: changes before this date are not in the file"))
-    return deal, events
+        steps.append(Step(Kind.EDITED, touched, deal, deal,
+                          "imported: changes before this date are not in the file"))
+    return deal, steps
 
 
 def _update(existing: Deal, row: dict, pipeline: Pipeline, last: Event | None,
-            moment: datetime) -> tuple[Deal, list[Event]] | None:
-    from pipecli.ops import _diff
-
+            moment: datetime) -> tuple[Deal, list[Step]] | None:
     fields = _fields(row, existing.pipeline)
     if existing.pipeline != pipeline.name:
         raise ValueError(f"deal {existing.id} belongs to pipeline {existing.pipeline!r}")
     target = existing.with_changes(**{k: v for k, v in fields.items() if k != "pipeline"})
-    events: list[Event] = []
-    seq = last.seq if last else 0
+    steps: list[Step] = []
     floor = last.at if last else existing.created_at
     closing = _closing_time(row) if row["status"] != OPEN and row["stage"] != existing.stage \
         else None
     if target != existing:
         # A change of value that comes with a win belongs to the day of the win.
         at = max(row.get("updated_at") or closing or moment, floor)
-        seq += 1
-        events.append(Event(existing.id, seq, at, "edited", existing.pipeline, existing.stage,
-                            existing.status, target.value, changes=_diff(existing, target),
-                            note="import"))
+        steps.append(Step(Kind.EDITED, at, existing, target, "import"))
         floor = at
     if row["stage"] != existing.stage:
         closed = row["status"] != OPEN
         at = max(closing or moment, floor)
-        kind = {WON: "won", LOST: "lost"}.get(row["status"]) or (
-            "reopened" if existing.status != OPEN else "moved")
+        kind = {WON: Kind.WON, LOST: Kind.LOST}.get(row["status"]) or (
+            Kind.REOPENED if existing.status != OPEN else Kind.MOVED)
         after = target.with_changes(stage=row["stage"], status=row["status"],
                                     closed_at=at if closed else None,
-                                    lost_reason=row.get("lost_reason", "") if kind == "lost"
+                                    lost_reason=row.get("lost_reason", "") if kind == Kind.LOST
                                     else "")
-        seq += 1
-        events.append(Event(existing.id, seq, at, kind, existing.pipeline, after.stage,
-                            after.status, after.value, reason=after.lost_reason,
-                            changes=_diff(target, after), note="import"))
+        steps.append(Step(kind, at, target, after, "import"))
         target = after
-    if not events:
+    if not steps:
         return None
-    return target.with_changes(updated_at=events[-1].at), events
+    return target.with_changes(updated_at=steps[-1].at), steps
 
 
 def _read_history(path: Path, resolve_stage, dayfirst: bool) -> dict[str, list]:
@@ -522,42 +525,39 @@ def _read_history(path: Path, resolve_stage, dayfirst: bool) -> dict[str, list]:
 
 
 def _plan_events(store: Store, records: list[Record]) -> Plan:
-    """pipe's own history export: the events go back as they were."""
-    from pipecli.replay import rebuild
-
-    result = Plan()
-    by_deal: dict[str, list[Event]] = {}
+    """pipe's own history export: the events go back as they were (same ids), so
+    importing it twice, or into a clone that has some of them, adds only what is missing."""
+    result = Plan(events=True)
+    events = []
     for r in records:
         if "\0bad" in r.cells:
             result.rejected.append(Rejected(r.line, r.cells["\0bad"]))
             continue
         try:
-            event = row_to_event([_unguard(r.cells[c]) for c in EVENT_COLUMNS])
+            events.append(row_to_event([_unguard(r.cells[c]) for c in EVENT_COLUMNS]))
         except ValueError as e:
             result.rejected.append(Rejected(r.line, str(e)))
-            continue
-        by_deal.setdefault(event.deal_id, []).append(event)
     with store.read() as snapshot:
-        for deal_id, events in sorted(by_deal.items()):
-            events.sort(key=lambda e: e.seq)
-            have = list(snapshot.events(deal_id))
-            if have == events:
+        for event in events:
+            if snapshot.event(event.id) is not None:
                 result.unchanged += 1
-                continue
-            if have:
-                result.rejected.append(Rejected(0, f"deal {deal_id} already has a different "
-                                                   f"history in the store"))
-                continue
-            result.added.append((rebuild(events), events))
+            else:
+                result.ready.append(event)
     return result
 
 
 def apply(store: Store, result: Plan, advance=None) -> None:
     """Write a plan in one transaction (call only when nothing was rejected); advance(n) is
     told how many deals were written, for a progress bar."""
+    from pipecli.ops import field_sets
+
     with store.write() as tx:
-        for i, (deal, events) in enumerate(result.added + result.updated, start=1):
-            for event in events:
-                tx.record(event, deal)
+        if result.ready:
+            tx.land(result.ready)
+        for i, (deal, steps) in enumerate(result.added + result.updated, start=1):
+            for step in steps:
+                sets, added, removed = field_sets(step.before, step.after)
+                tx.append(deal.id, step.kind, step.at, sets=sets, tags_added=added,
+                          tags_removed=removed, note=step.note)
             if advance and i % 500 == 0:
                 advance(500)

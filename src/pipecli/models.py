@@ -5,18 +5,54 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 
-OPEN, WON, LOST = "open", "won", "lost"
-STATUSES = (OPEN, WON, LOST)
+
+class Status(StrEnum):
+    """Where a deal stands: the outcome of its stage."""
+
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+OPEN, WON, LOST = Status.OPEN, Status.WON, Status.LOST
+STATUSES = tuple(s.value for s in Status)
 
 # Deal fields a stage may list under `requires`, and `pipe edit` may change.
 EDITABLE_FIELDS = ("name", "value", "probability", "company", "contact", "email",
                    "owner", "source", "close_date", "tags")
 REQUIRABLE_FIELDS = ("value", "company", "contact", "email", "owner", "source", "close_date")
 
-EVENT_KINDS = ("created", "moved", "won", "lost", "reopened", "edited", "deleted",
-               "handed_off", "returned", "undone")
+
+
+class Kind(StrEnum):
+    """What an event did. UNDONE and REDONE are reverts: they name a target event and set
+    nothing themselves (see engine.fold for what they do to the effective history)."""
+
+    CREATED = "created"
+    MOVED = "moved"
+    EDITED = "edited"
+    WON = "won"
+    LOST = "lost"
+    REOPENED = "reopened"
+    HANDED_OFF = "handed_off"
+    RETURNED = "returned"
+    DELETED = "deleted"
+    UNDONE = "undone"
+    REDONE = "redone"
+
+    @property
+    def is_revert(self) -> bool:
+        return self in (Kind.UNDONE, Kind.REDONE)
+
+
+EVENT_KINDS = tuple(k.value for k in Kind)
+# Fields an event may set (tags change through tags_added / tags_removed instead, so two
+# people tagging one deal on two branches both keep their tag).
+SETTABLE_FIELDS = ("pipeline", "stage", "status", "name", "value", "probability", "company",
+                   "contact", "email", "owner", "source", "close_date", "lost_reason")
 
 
 @dataclass(frozen=True)
@@ -139,16 +175,26 @@ DEAL_FIELDS = tuple(f.name for f in fields(Deal))
 
 @dataclass(frozen=True)
 class Event:
-    """One change in a deal's life. stage/status/value are the deal's state after it."""
+    """One immutable change in a deal's life, as the log holds it.
 
+    `sets` maps each field the event sets to its stored text ("" clears it); `at` is when
+    it took effect (--at, or the moment it was recorded); `recorded` orders events totally
+    (UTC, microseconds, strictly increasing per writer); `prev` is the deal's latest event
+    as the writer saw it, so two writers changing one deal at once can be detected."""
+
+    id: str
     deal_id: str
-    seq: int
     at: datetime
-    kind: str
-    pipeline: str
-    stage: str
-    status: str
-    value: Decimal | None = None
-    reason: str = ""
-    changes: dict = field(default_factory=dict, hash=False, compare=True)
+    kind: Kind
+    recorded: str = ""
+    sets: dict = field(default_factory=dict, hash=False, compare=True)
+    tags_added: tuple[str, ...] = ()
+    tags_removed: tuple[str, ...] = ()
+    prev: str = ""
+    target: str = ""  # the event an undone/redone event reverts
     note: str = ""
+
+    @property
+    def order(self) -> tuple:
+        """Recording order: what `pipe log` and `pipe undo` go by."""
+        return (self.recorded, self.id)

@@ -12,13 +12,16 @@ from datetime import datetime
 from decimal import Decimal
 
 from pipecli.errors import Ambiguous, NotFound, RuleViolation, UsageError
-from pipecli.models import LOST, OPEN, WON, Deal, Event, Pipeline, Stage, Workspace
+from pipecli.models import (LOST, OPEN, SETTABLE_FIELDS, WON, Deal, Event, Kind, Pipeline,
+                            Stage, Workspace)
 from pipecli.store import Snapshot, Store, Transaction
-from pipecli.store.codec import deal_snapshot, deal_to_row
+from pipecli.store.codec import deal_to_row
 from pipecli.store.codec import DEAL_COLUMNS
 from pipecli.values import check_places, format_time, new_id, now
 
 MAX_CANDIDATES = 10
+PLACE = {"pipeline", "stage", "status"}
+MAX_TAGS = 50  # every value is bounded, so no accepted command can grow a log line unreadable
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,24 @@ def _pipeline_of(ws: Workspace, deal: Deal) -> Pipeline:
     return p
 
 
-def _check_time(at: datetime, last: Event | None) -> None:
-    if at > now():
+def _moment(tx: Transaction, at: datetime | None, deal: Deal | None) -> datetime:
+    """When the change takes effect: --at, or now — read inside the write lock, so a
+    command that waited for another never stamps itself before that one's change."""
+    current = now()
+    if at is None:
+        at = current
+        if deal is not None:  # a clock set back must not put history out of order
+            last = tx.last_effective(deal.id)
+            at = max(at, last.at) if last else at
+        return at
+    if at > current:
         raise UsageError(f"--at {format_time(at)} is in the future")
-    if last is not None and at < last.at:
-        raise UsageError(f"--at {format_time(at)} is before the deal's last change "
-                         f"({format_time(last.at)}); history must stay in order")
+    if deal is not None:
+        last = tx.last_effective(deal.id)
+        if last is not None and at < last.at:
+            raise UsageError(f"--at {format_time(at)} is before the deal's last change "
+                             f"({format_time(last.at)}); history must stay in order")
+    return at
 
 
 def _check_requires(deal: Deal, stage: Stage) -> None:
@@ -81,37 +96,52 @@ def _check_requires(deal: Deal, stage: Stage) -> None:
                             f"`pipe edit {deal.id} {flags} ...`")
 
 
-def _record(tx: Transaction, before: Deal | None, after: Deal | None, kind: str, at: datetime,
-            *, reason: str = "", note: str = "", changes: dict | None = None) -> Change:
-    state = after or before
-    last = tx.last_event(state.id)
-    event = Event(deal_id=state.id, seq=(last.seq + 1) if last else 1, at=at, kind=kind,
-                  pipeline=state.pipeline, stage=state.stage, status=state.status,
-                  value=state.value, reason=reason, changes=changes or {}, note=note)
-    tx.record(event, after)
-    return Change(before, after, event)
+def field_sets(before: Deal | None, after: Deal) -> tuple[dict, tuple, tuple]:
+    """What an event must set to turn `before` into `after`: changed fields as stored text,
+    tags added and tags removed."""
+    if len(after.tags) > MAX_TAGS:
+        raise UsageError(f"deal {after.id} would have {len(after.tags)} tags; the limit is "
+                         f"{MAX_TAGS}")
+    new = dict(zip(DEAL_COLUMNS, deal_to_row(after)))
+    old = dict(zip(DEAL_COLUMNS, deal_to_row(before))) if before else {}
+    sets = {f: new[f] for f in SETTABLE_FIELDS
+            if (before is None and new[f]) or (before is not None and old[f] != new[f])}
+    if before is None or sets.keys() & PLACE:
+        # Where a deal is — pipeline, stage, status — is set as one, so two branches that
+        # change it differently merge to one consistent place (the later change's).
+        sets.update(pipeline=new["pipeline"], stage=new["stage"], status=new["status"])
+    had = before.tags if before else ()
+    return (sets, tuple(t for t in after.tags if t not in had),
+            tuple(t for t in had if t not in after.tags))
 
 
-def _diff(before: Deal, after: Deal) -> dict:
-    old, new = deal_to_row(before), deal_to_row(after)
-    skip = {"updated_at"}
-    return {c: [o, n] for c, o, n in zip(DEAL_COLUMNS, old, new) if o != n and c not in skip}
+def _record(tx: Transaction, before: Deal | None, after: Deal | None, kind: Kind,
+            at: datetime, *, note: str = "", deal_id: str | None = None) -> Change:
+    """Append the event that turns `before` into `after` and read the deal back as the
+    store now derives it."""
+    if after is None:
+        sets, added, removed = {}, (), ()
+    else:
+        sets, added, removed = field_sets(before, after)
+    deal_id = deal_id or (after or before).id
+    event = tx.append(deal_id, kind, at, sets=sets, tags_added=added, tags_removed=removed,
+                      note=note)
+    return Change(before, tx.get(deal_id), event)
 
 
 def add(store: Store, pipeline: Pipeline, *, name: str, fields: dict, stage: str | None = None,
         note: str = "", at: datetime | None = None) -> Change:
     """Create a deal, at the first stage unless told otherwise; returns the change."""
-    at = at or now()
-    _check_time(at, None)
     target = find_stage(pipeline, stage) if stage else pipeline.open_stages[0]
     if target.outcome:
         raise RuleViolation(f"a deal cannot be added at closing stage {target.key!r}; add it, "
                             f"then run `pipe {target.outcome}` (with --at to back-date)")
     with store.write() as tx:
+        at = _moment(tx, at, None)
         deal = Deal(id=new_id(tx.taken_ids()), pipeline=pipeline.name, name=name,
                     stage=target.key, status=OPEN, created_at=at, updated_at=at, **fields)
         _check_requires(deal, target)
-        return _record(tx, None, deal, "created", at, note=note, changes=deal_snapshot(deal))
+        return _record(tx, None, deal, Kind.CREATED, at, note=note)
 
 
 def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, step: int = 0,
@@ -119,14 +149,12 @@ def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, ste
     """Move a deal to a stage, or step it forward/back through the open stages; with
     to_pipeline, over to another pipeline of the file. Entering a stage that declares a
     hand-off carries the deal on to the other pipeline at once."""
-    at = at or now()
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
         if to_pipeline is not None and ws.pipeline(to_pipeline).name != deal.pipeline:
-            _check_time(at, tx.last_event(deal.id))
-            return _transfer(tx, deal, ws.pipeline(to_pipeline), stage, "moved", at, note)
-        current = pipeline.stage(deal.stage)
+            return _transfer(tx, deal, ws.pipeline(to_pipeline), stage, Kind.MOVED,
+                             _moment(tx, at, deal), note)
         if stage is not None:
             target = find_stage(pipeline, stage)
         else:
@@ -142,22 +170,21 @@ def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, ste
             raise RuleViolation(f"to close deal {deal.id} as lost, run `pipe lost {deal.id} "
                                 f"--reason ...`")
         elif target.outcome == WON:
-            return _close_won(tx, deal, target, None, note, at)
-        _check_time(at, tx.last_event(deal.id))
+            return _close_won(tx, deal, target, None, note, _moment(tx, at, deal))
+        at = _moment(tx, at, deal)
         after = deal.with_changes(stage=target.key, updated_at=at)
         _check_requires(after, target)
-        changes = {"stage": [current.key if current else deal.stage, target.key]}
-        change = _record(tx, deal, after, "moved", at, note=note, changes=changes)
+        change = _record(tx, deal, after, Kind.MOVED, at, note=note)
         if target.handoff:
             name, stage_key = target.handoff
-            handed = _transfer(tx, after, ws.pipeline(name), stage_key, "handed_off", at,
-                               f"hand-off from {pipeline.name}:{target.key}")
+            handed = _transfer(tx, change.after, ws.pipeline(name), stage_key, Kind.HANDED_OFF,
+                               at, f"hand-off from {pipeline.name}:{target.key}")
             return Change(deal, handed.after, handed.event)
         return change
 
 
-def _transfer(tx: Transaction, deal: Deal, target: Pipeline, stage: str | None, kind: str,
-              at: datetime, note: str, reason: str = "") -> Change:
+def _transfer(tx: Transaction, deal: Deal, target: Pipeline, stage: str | None, kind: Kind,
+              at: datetime, note: str) -> Change:
     """Carry an open deal over to another pipeline (its history goes with it)."""
     if deal.status != OPEN:
         raise RuleViolation(f"deal {deal.id} is {deal.status}; only open deals change pipeline")
@@ -166,8 +193,7 @@ def _transfer(tx: Transaction, deal: Deal, target: Pipeline, stage: str | None, 
         raise RuleViolation(f"a deal changes pipeline into an open stage, not {into.key!r}")
     after = deal.with_changes(pipeline=target.name, stage=into.key, updated_at=at)
     _check_requires(after, into)
-    changes = {"pipeline": [deal.pipeline, target.name], "stage": [deal.stage, into.key]}
-    return _record(tx, deal, after, kind, at, note=note, reason=reason, changes=changes)
+    return _record(tx, deal, after, kind, at, note=note)
 
 
 def return_deal(store: Store, ws: Workspace, ref: str, *, reason: str = "",
@@ -175,22 +201,19 @@ def return_deal(store: Store, ws: Workspace, ref: str, *, reason: str = "",
                 ) -> Change:
     """Send a handed-off deal back to the pipeline it came from (marketing), at that
     pipeline's first stage unless told otherwise; the hand-off is not triggered again."""
-    at = at or now()
     with store.write() as tx:
         deal = resolve(tx, ref)
-        arrival = None  # the last event that brought the deal into another pipeline
-        for event in tx.events(deal.id):
-            moved = event.changes.get("pipeline")
-            if isinstance(moved, list) and len(moved) == 2 and moved[0] != moved[1]:
-                arrival = event
-        if arrival is None or arrival.kind == "returned":
+        arrival = tx.conn.execute(
+            "SELECT from_pipeline, kind FROM versions WHERE deal_id = ? AND from_pipeline IS "
+            "NOT NULL AND from_pipeline != pipeline ORDER BY valid_from DESC LIMIT 1",
+            (deal.id,)).fetchone()
+        if arrival is None or arrival[1] == Kind.RETURNED:
             where = "was returned here already" if arrival else \
                 f"has always been in pipeline {deal.pipeline!r}"
             raise RuleViolation(f"deal {deal.id} {where}; there is nowhere to return it to")
-        came_from = arrival.changes["pipeline"][0]
-        _check_time(at, tx.last_event(deal.id))
-        return _transfer(tx, deal, ws.pipeline(came_from), stage, "returned", at, note,
-                         reason=reason)
+        text = "; ".join(x for x in (reason and f"returned: {reason}", note) if x)
+        return _transfer(tx, deal, ws.pipeline(arrival[0]), stage, Kind.RETURNED,
+                         _moment(tx, at, deal), text)
 
 
 def _step(pipeline: Pipeline, deal: Deal, step: int) -> Stage:
@@ -212,16 +235,14 @@ def _step(pipeline: Pipeline, deal: Deal, step: int) -> Stage:
 
 def _close_won(tx: Transaction, deal: Deal, target: Stage, value: Decimal | None, note: str,
                at: datetime) -> Change:
-    _check_time(at, tx.last_event(deal.id))
     after = deal.with_changes(stage=target.key, status=WON, closed_at=at, updated_at=at,
                               value=deal.value if value is None else value)
-    return _record(tx, deal, after, "won", at, note=note, changes=_diff(deal, after))
+    return _record(tx, deal, after, Kind.WON, at, note=note)
 
 
 def win(store: Store, ws: Workspace, ref: str, *, value: Decimal | None = None, note: str = "",
         at: datetime | None = None) -> Change:
     """Close a deal as won (at the pipeline's first won stage), optionally at a final value."""
-    at = at or now()
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
@@ -231,13 +252,12 @@ def win(store: Store, ws: Workspace, ref: str, *, value: Decimal | None = None, 
                                    else ""))
         if value is not None:
             check_places(value, pipeline.currency, what="--value")
-        return _close_won(tx, deal, pipeline.won_stage, value, note, at)
+        return _close_won(tx, deal, pipeline.won_stage, value, note, _moment(tx, at, deal))
 
 
 def lose(store: Store, ws: Workspace, ref: str, *, reason: str, note: str = "",
          at: datetime | None = None) -> Change:
     """Close a deal as lost, with a reason (one of lost_reasons when the pipeline lists them)."""
-    at = at or now()
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
@@ -246,11 +266,10 @@ def lose(store: Store, ws: Workspace, ref: str, *, reason: str, note: str = "",
                                 + (f"; run `pipe reopen {deal.id}` first" if deal.status == WON
                                    else ""))
         reason = _known_reason(pipeline, reason)
-        _check_time(at, tx.last_event(deal.id))
+        at = _moment(tx, at, deal)
         after = deal.with_changes(stage=pipeline.lost_stage.key, status=LOST, closed_at=at,
                                   updated_at=at, lost_reason=reason)
-        return _record(tx, deal, after, "lost", at, reason=reason, note=note,
-                       changes=_diff(deal, after))
+        return _record(tx, deal, after, Kind.LOST, at, note=note)
 
 
 def _known_reason(pipeline: Pipeline, reason: str) -> str:
@@ -269,7 +288,6 @@ def _known_reason(pipeline: Pipeline, reason: str) -> str:
 def reopen(store: Store, ws: Workspace, ref: str, *, stage: str | None = None,
            note: str = "", at: datetime | None = None) -> Change:
     """Reopen a won or lost deal, at the open stage it was in before it closed by default."""
-    at = at or now()
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
@@ -281,26 +299,26 @@ def reopen(store: Store, ws: Workspace, ref: str, *, stage: str | None = None,
                 raise RuleViolation(f"reopen to an open stage, not {target.key!r}")
         else:
             target = _last_open_stage(tx, pipeline, deal)
-        _check_time(at, tx.last_event(deal.id))
+        at = _moment(tx, at, deal)
         after = deal.with_changes(stage=target.key, status=OPEN, closed_at=None,
                                   lost_reason="", updated_at=at)
         _check_requires(after, target)
-        return _record(tx, deal, after, "reopened", at, note=note, changes=_diff(deal, after))
+        return _record(tx, deal, after, Kind.REOPENED, at, note=note)
 
 
 def _last_open_stage(tx: Transaction, pipeline: Pipeline, deal: Deal) -> Stage:
     open_keys = {s.key for s in pipeline.open_stages}
     last = None
-    for event in tx.events(deal.id):
-        if event.stage in open_keys:
-            last = event.stage
+    for (stage,) in tx.conn.execute("SELECT stage FROM versions WHERE deal_id = ? AND "
+                                    "pipeline = ? ORDER BY valid_from", (deal.id, pipeline.name)):
+        if stage in open_keys:
+            last = stage
     return pipeline.stage(last) if last else pipeline.open_stages[0]
 
 
 def edit(store: Store, ws: Workspace, ref: str, *, fields: dict, add_tags=(), remove_tags=(),
          note: str = "", at: datetime | None = None) -> Change:
-    """Change a deal's fields; records which fields changed, old and new."""
-    at = at or now()
+    """Change a deal's fields; the event sets only the fields that change."""
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
@@ -310,106 +328,129 @@ def edit(store: Store, ws: Workspace, ref: str, *, fields: dict, add_tags=(), re
         tags += [t for t in add_tags if t not in tags]
         tags = [t for t in tags if t not in set(remove_tags)]
         after = deal.with_changes(**fields, tags=tuple(tags))
-        changes = _diff(deal, after)
-        if not changes and not note:
+        sets, added, removed = field_sets(deal, after)
+        if not (sets or added or removed) and not note:
             return Change(deal, deal, None)
-        _check_time(at, tx.last_event(deal.id))
         stage = pipeline.stage(deal.stage)
         if stage is not None and deal.status == OPEN:
             _check_requires(after, stage)
-        after = after.with_changes(updated_at=at)
-        return _record(tx, deal, after, "edited", at, note=note, changes=changes)
+        return _record(tx, deal, after, Kind.EDITED, _moment(tx, at, deal), note=note)
 
 
 def remove(store: Store, ws: Workspace, ref: str, *, note: str = "",
            at: datetime | None = None) -> Change:
-    """Delete a deal from the current deals; its history keeps a snapshot of it."""
-    at = at or now()
+    """Delete a deal from the current deals; its history stays (undo brings it back)."""
     with store.write() as tx:
         deal = resolve(tx, ref)
-        _check_time(at, tx.last_event(deal.id))
-        return _record(tx, deal, None, "deleted", at, note=note, changes=deal_snapshot(deal))
+        return _record(tx, deal, None, Kind.DELETED, _moment(tx, at, deal), note=note)
 
 
-def history(store: Store, ref: str) -> tuple[Deal, list[Event]]:
-    """A deal and its events, oldest first."""
+def history(store: Store, ref: str) -> tuple[Deal, list[Event], set[str]]:
+    """A deal, its events in the order they take effect, and the ids of those in effect."""
+    from pipecli.engine.fold import effect_order
+
     with store.read() as snap:
         deal = resolve(snap, ref)
-        return deal, list(snap.events(deal.id))
+        events = sorted(snap.events(deal.id), key=effect_order)
+        return deal, events, {e.id for e in events if snap.in_effect(e.id)}
 
 
-def recent(store: Store, count: int, ref: str | None = None) -> list[tuple[Event, str]]:
-    """The latest events (newest first) with the deal's name; of one deal when ref is given."""
+def recent(store: Store, count: int, ref: str | None = None) -> list[tuple[Event, str, bool]]:
+    """The latest events in recording order (newest first), with the deal's name and
+    whether each is in effect; of one deal when ref is given. Read by index: the cost does
+    not grow with the history."""
     with store.read() as snap:
         if ref is not None:
-            deal = resolve(snap, ref)
-            events = list(snap.events(deal.id))
+            deal_id = _any_deal_id(snap, ref)
+            chosen = snap.recent(count, "WHERE deal = ?", (deal_id,))
         else:
-            events = list(snap.events())
-        events.sort(key=lambda e: (e.at, e.deal_id, e.seq), reverse=True)
-        chosen = events[:count]
-        names = {}
+            chosen = snap.recent(count)
+        names: dict[str, str] = {}
         for e in chosen:
             if e.deal_id not in names:
-                current = snap.get(e.deal_id)
-                names[e.deal_id] = current.name if current else e.changes.get("name", "")
-        return [(e, names[e.deal_id]) for e in chosen]
+                names[e.deal_id] = _name_of(snap, e.deal_id)
+        return [(e, names[e.deal_id], snap.in_effect(e.id)) for e in chosen]
 
 
-def _undo_stack(events: list[Event]) -> tuple[list[Event], list[Event]]:
-    """(changes that can be undone, undos that can be redone), newest first.
+def _any_deal_id(snap: Snapshot, ref: str) -> str:
+    """A current deal's id, or — for the history of a deleted deal — an id (or unique id
+    prefix) that the events know."""
+    try:
+        return resolve(snap, ref).id
+    except NotFound:
+        needle = ref.strip().lower()
+        if not (needle.isalnum() and needle.isascii()):
+            raise
+        ids = [row[0] for row in snap.conn.execute(
+            "SELECT DISTINCT deal FROM events WHERE deal >= ? AND deal < ? LIMIT 11",
+            (needle, needle + "\x7f"))]
+        if len(ids) == 1:
+            return ids[0]
+        if len(ids) > 1:
+            raise Ambiguous(f"{ref!r} matches {len(ids)} deals in the history: "
+                            f"{', '.join(ids[:MAX_CANDIDATES])}; give more of the id") from None
+        raise
 
-    An undo is an event whose reason is `undo:SEQ` (it reverted that event of the same
-    deal), a redo one with `redo:SEQ` (it reverted that undo). Walking from the newest, a
-    marker that is still in effect cancels its target; a cancelled marker cancels nothing.
-    So undoing a redo makes its undo count again."""
-    order = sorted(events, key=lambda e: (e.at, e.deal_id, e.seq), reverse=True)
-    cancelled: set = set()
-    for e in order:
-        kind, _, target = e.reason.partition(":")
-        in_effect = (e.deal_id, e.seq) not in cancelled
-        if kind in ("undo", "redo") and target.isdigit() and in_effect:
-            cancelled.add((e.deal_id, int(target)))
-    live = [e for e in order if (e.deal_id, e.seq) not in cancelled]
-    undos = [e for e in live if e.reason.startswith("undo:")]
-    return [e for e in live if not e.reason.startswith("undo:")], undos
+
+def _name_of(snap: Snapshot, deal_id: str) -> str:
+    current = snap.get(deal_id)
+    if current:
+        return current.name
+    row = snap.conn.execute("SELECT name FROM versions WHERE deal_id = ? ORDER BY valid_from "
+                            "DESC LIMIT 1", (deal_id,)).fetchone()
+    return row[0] if row else ""
 
 
-def undo(store: Store, ws: Workspace, *, steps: int = 1, redo: bool = False,
-         at: datetime | None = None) -> list[Change]:
-    """Revert the latest `steps` changes, newest first (or, with redo, the latest undos).
-    Each revert is itself an event — `undone`, or `deleted` when it reverts a creation —
-    that says what it reverted, so nothing is ever lost."""
-    at = at or now()
+@dataclass(frozen=True)
+class Revert:
+    """One undo or redo: its target (for a redo, the undo it takes back), the change that
+    left or re-entered the history, the new event, and the deal before and after."""
+
+    target: Event
+    event: Event
+    before: Deal | None
+    after: Deal | None
+    change: Event | None = None
+
+    @property
+    def deal_id(self) -> str:
+        return self.target.deal_id
+
+
+def undo(store: Store, ws: Workspace, *, steps: int = 1, redo: bool = False) -> list[Revert]:
+    """Take back the latest `steps` changes in recording order (or, with redo, the latest
+    undos). Each is an event naming its target, which leaves the effective history — for
+    every figure — until a redo (the undo of that undo) puts it back."""
     done = []
     with store.write() as tx:
         for _ in range(steps):
-            events = list(tx.events())
-            changes, undos = _undo_stack(events)
-            pool = undos if redo else changes
-            if not pool:
+            if redo:
+                target = next(iter(tx.recent(1, "WHERE in_effect = 1 AND kind = 'undone'")),
+                              None)
+            else:
+                target = next(iter(tx.recent(1, "WHERE in_effect = 1 AND kind != 'undone'")),
+                              None)
+            if target is None:
                 break
-            target = pool[0]
-            history = [e for e in events if e.deal_id == target.deal_id]
-            done.append(_revert(tx, target, history, "redo" if redo else "undo",
-                                max(at, max(e.at for e in history))))
+            if redo:
+                _check_redo(tx, target)
+            before = tx.get(target.deal_id)
+            event = tx.append(target.deal_id, Kind.REDONE if redo else Kind.UNDONE,
+                              _moment(tx, None, None), target=target.id)
+            change = tx.event(target.target) if target.kind == Kind.UNDONE else target
+            done.append(Revert(target, event, before, tx.get(target.deal_id), change))
     return done
 
 
-def _revert(tx: Transaction, target: Event, history: list[Event], verb: str,
-            stamp: datetime) -> Change:
-    """Put the deal back as it was just before `target` (every later event of the deal has
-    been reverted already)."""
-    from pipecli.replay import rebuild
-
-    current = tx.get(target.deal_id)
-    before = rebuild([e for e in history if e.seq < target.seq])
-    note = f"{verb} of event {target.seq} ({target.kind})"
-    reason = f"{verb}:{target.seq}"
-    if before is None:  # reverting a creation (or a restore): the deal goes again
-        return _record(tx, current, None, "deleted", stamp, note=note, reason=reason,
-                       changes=deal_snapshot(current))
-    after = before.with_changes(updated_at=stamp)
-    changes = _diff(current, after) if current else deal_snapshot(after)
-    return _record(tx, current or after, after, "undone", stamp, note=note, reason=reason,
-                   changes=changes)
+def _check_redo(tx: Transaction, undo_event: Event) -> None:
+    """A redo puts back exactly what was undone, or nothing: a later change of the deal
+    would be silently reordered around it."""
+    newer = next(iter(tx.recent(1, "WHERE deal = ? AND in_effect = 1 AND kind NOT IN "
+                                   "('undone', 'redone') AND (recorded > ? OR (recorded = ? "
+                                   "AND id > ?))",
+                                (undo_event.deal_id, undo_event.recorded, undo_event.recorded,
+                                 undo_event.id))), None)
+    if newer is not None:
+        raise RuleViolation(f"deal {undo_event.deal_id} was changed after the undo ({newer.kind} "
+                            f"at {format_time(newer.at)}); redo would not put back exactly what "
+                            f"was undone — undo that change first, or make the change again")

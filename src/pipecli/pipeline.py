@@ -247,14 +247,16 @@ class _Walker:
 
     def store(self, top: dict, root, path: Path) -> Path | None:
         if "store" not in top:
-            self.problem(root, "the file has no `store:` (e.g. store: deals.csv)")
+            self.problem(root, "the file has no `store:` (e.g. store: deals)")
             return None
         store = self.text(top["store"], "store")
         if store is None:
             return None
-        if Path(store).suffix.lower() not in STORE_SUFFIXES:
-            self.problem(top["store"], f"store {store!r} must end in .csv (CSV store) or "
-                                       f".sqlite / .db (SQLite store)")
+        suffix = Path(store).suffix.lower()
+        if suffix and suffix not in STORE_SUFFIXES or store.strip("/. ") == "":
+            self.problem(top["store"], f"store {store!r} must be a folder name (the event "
+                                       f"log, e.g. deals) or end in .sqlite / .db (SQLite "
+                                       f"store)")
             return None
         located = path.parent / store
         outside = not located.resolve().is_relative_to(path.parent.resolve())

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from pipecli.values import format_money
 
@@ -50,6 +50,20 @@ class View:
     footer: Sequence[Any] | None = None  # a totals row, shown in human formats only
     preamble: list[str] = field(default_factory=list)  # lines before the table (human formats)
     notes: list[str] = field(default_factory=list)  # lines after the table (human formats)
+
+
+@dataclass
+class Stream:
+    """A table whose rows are produced one at a time (list, stale: possibly a million), so
+    nothing holds them all: csv, tsv, json and (past a first screenful) plain text are
+    written as the rows come. `notes` is called once every row has been written."""
+
+    columns: Sequence[Column]
+    items: Iterable[Any]
+    row: Callable[[Any], Sequence[Any]]
+    payload: Callable[[Any], Any]
+    currency: str = ""
+    notes: Callable[[], list[str]] = lambda: []
 
 
 @dataclass
@@ -152,6 +166,63 @@ def emit(view: View, fmt: str | None) -> None:
         _emit_rich(view)
     else:
         _emit_tabulate(view, "github" if fmt == "markdown" else "plain")
+
+
+BUFFERED = 1000  # plain/markdown rows measured for column widths before streaming the rest
+TABLE_ROWS = 5000  # a Rich table holds its rows; beyond this, aligned plain text instead
+
+
+def emit_stream(stream: Stream, fmt: str | None) -> None:
+    """Print a stream in the chosen format, holding at most a screenful-sized buffer."""
+    import itertools
+
+    fmt = fmt or default_format()
+    items = iter(stream.items)
+    if fmt == "json":
+        first = True
+        for item in items:
+            text = json.dumps(to_json(stream.payload(item)), indent=2, ensure_ascii=False)
+            sys.stdout.write(("[\n" if first else ",\n") + "  " + text.replace("\n", "\n  "))
+            first = False
+        out("[]" if first else "\n]")
+        return
+    if fmt in ("csv", "tsv"):
+        _emit_delimited(View(stream.columns, (stream.row(i) for i in items), None),
+                        "," if fmt == "csv" else "\t")
+        return
+    limit = TABLE_ROWS if fmt == "table" else BUFFERED
+    head = list(itertools.islice(items, limit + 1))
+    if len(head) <= limit:  # it all fits: the usual renderers, unchanged
+        emit(View(stream.columns, [stream.row(i) for i in head], None,
+                  currency=stream.currency, notes=stream.notes()), fmt)
+        return
+    _emit_aligned(stream, itertools.chain(head, items), fmt == "markdown")
+
+
+def _emit_aligned(stream: Stream, items, markdown: bool) -> None:
+    """Aligned text written row by row; widths are measured on the first rows (a longer
+    cell later just pushes its line out)."""
+    import itertools
+
+    columns = stream.columns
+    rows = (tuple(_human(v, c.kind, stream.currency) for v, c in zip(stream.row(i), columns))
+            for i in items)
+    head = list(itertools.islice(rows, BUFFERED))
+    widths = [max([len(c.header)] + [len(r[k]) for r in head]) for k, c in enumerate(columns)]
+
+    def line(cells) -> str:
+        padded = [cell.rjust(w) if c.kind in NUMERIC else cell.ljust(w)
+                  for cell, w, c in zip(cells, widths, columns)]
+        return ("| " + " | ".join(padded) + " |") if markdown else "  ".join(padded).rstrip()
+
+    out(line([c.header for c in columns]))
+    if markdown:
+        out("|" + "|".join(("-" * (w + 1) + ":") if c.kind in NUMERIC else (":" + "-" * (w + 1))
+                           for w, c in zip(widths, columns)) + "|")
+    for cells in itertools.chain(head, rows):
+        sys.stdout.write(line(cells) + "\n")
+    for note in stream.notes():
+        out(note)
 
 
 def emit_document(doc: Document, fmt: str | None) -> None:

@@ -1,4 +1,5 @@
-"""Reports: pure computations from replayed deal timelines to values. No I/O, no printing.
+"""Reports as values: the sums SQL computes (pipecli.engine.report) assembled into the
+figures. No I/O, no printing.
 
 Every figure is defined in docs/metrics.md; the comments here say only why.
 """
@@ -12,7 +13,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from pipecli.models import LOST, OPEN, WON, Pipeline
-from pipecli.replay import Timeline, ranks
+from pipecli.engine.facts import Timeline, ranks  # noqa: F401 (ranks: re-exported)
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -162,9 +163,8 @@ class Outcomes:
 
 @dataclass
 class Sums:
-    """Counts and exact sums every report figure is derived from. Two producers fill it:
-    sums_from_timelines (any store, by replay) and pipecli.sqlreport (SQL on SQLite); one
-    function, assemble, turns it into the report, so both give the same figures."""
+    """Counts and exact sums every report figure is derived from (filled by SQL in
+    pipecli.engine.report); assemble turns them into the report."""
 
     here: dict[str, StageNow]
     reached: list[int]  # per funnel rank: cohort deals whose furthest stage is that rank
@@ -175,92 +175,6 @@ class Sums:
     handed_off: int = 0
     returned: int = 0
     strays: tuple[str, ...] = ()
-
-
-def _seconds(start: datetime, end: datetime) -> int:
-    return int((end - start).total_seconds())
-
-
-def sums_from_timelines(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime,
-                        filters: Filters, rank: dict[str, int]) -> tuple[Sums, list[Timeline]]:
-    """Sums by walking replayed timelines once; also returns the deals now in the pipeline
-    (for --by groups)."""
-    windowed = bool(filters.since or filters.until)
-    here = {s.key: StageNow() for s in pipeline.stages}
-    ages: dict[str, list[int]] = {s.key: [] for s in pipeline.stages}
-    stays: dict[str, list[int]] = {s.key: [] for s in pipeline.stages}
-    reached = [0] * len(rank)
-    reached_value = [ZERO] * len(rank)
-    handed_off = returned = 0
-    deals, strays = [], []
-    for t in timelines:
-        if not filters.keeps(t):
-            continue
-        if not windowed or filters.in_window(t.created_at):  # the funnel's cohort
-            if t.furthest_rank >= 0:
-                reached[t.furthest_rank] += 1
-                reached_value[t.furthest_rank] += t.value or ZERO
-            for stay in t.stays:
-                if stay.end is not None and stay.stage in stays and \
-                        stay.pipeline == pipeline.name:
-                    stays[stay.stage].append(_seconds(stay.start, stay.end))
-            handed_off += t.handed_off
-            returned += t.returned
-        if t.pipeline != pipeline.name:
-            continue  # handed on: counted in the funnel only
-        deals.append(t)
-        line = here.get(t.stage)
-        if line is None:
-            strays.append(t.id)
-            continue
-        line.count += 1
-        line.value += t.value or ZERO
-        line.weighted += weighted(t, pipeline)
-        if pipeline.stage(t.stage).outcome is None and t.current_stay:
-            ages[t.stage].append(_seconds(t.current_stay.start, as_of))
-    for key, line in here.items():
-        line.age = Spread.of(ages[key])
-    sums = Sums(here, reached, reached_value, {k: Spread.of(v) for k, v in stays.items()},
-                outcomes_of(pipeline, deals, filters), _lost_reasons(deals, filters),
-                handed_off, returned, tuple(sorted(strays)))
-    return sums, deals
-
-
-def outcomes_of(pipeline: Pipeline, deals: Iterable[Timeline], filters: Filters) -> Outcomes:
-    """Open, won and lost figures of these deals (won/lost: closed in the filter window)."""
-    o = Outcomes()
-    cycles = []
-    for t in deals:
-        if t.status == OPEN:
-            o.open_count += 1
-            o.open_value += t.value or ZERO
-            o.open_weighted += weighted(t, pipeline)
-        elif not _closed_in_window(t, filters):
-            continue
-        elif t.status == WON:
-            o.won_count += 1
-            o.won_value += t.value or ZERO
-            if t.closed_at:
-                cycles.append(_seconds(t.created_at, t.closed_at))
-        elif t.status == LOST:
-            o.lost_count += 1
-            o.lost_value += t.value or ZERO
-    o.cycles = Spread.of(cycles)
-    return o
-
-
-def pipeline_report(pipeline: Pipeline, timelines: Iterable[Timeline], as_of: datetime,
-                    filters: Filters = Filters(), group_by: str | None = None,
-                    rank: dict[str, int] | None = None) -> PipelineReport:
-    """The funnel and pipeline figures of docs/metrics.md, from replayed timelines (rank:
-    the funnel order, when it is not the pipeline's own)."""
-    rank = rank if rank is not None else ranks(pipeline)
-    sums, deals = sums_from_timelines(pipeline, timelines, as_of, filters, rank)
-    groups: tuple = ()
-    if group_by:
-        groups = tuple((name, totals_of(outcomes_of(pipeline, members, filters)))
-                       for name, members in _grouped(deals, group_by))
-    return assemble(pipeline, as_of, filters, sums, rank, groups, group_by)
 
 
 def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
@@ -300,10 +214,6 @@ def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
                           group_by, sums.strays)
 
 
-def _closed_in_window(t: Timeline, filters: Filters) -> bool:
-    return not (filters.since or filters.until) or filters.in_window(t.closed_at)
-
-
 def totals_of(o: Outcomes) -> Totals:
     """Totals with the derived rates: win rate, average won deal, cycle, velocity."""
     win_rate = o.won_count / (o.won_count + o.lost_count) if (o.won_count or o.lost_count) \
@@ -322,22 +232,4 @@ def totals_of(o: Outcomes) -> Totals:
         velocity_per_day=velocity)
 
 
-def _lost_reasons(deals: list[Timeline], filters: Filters) -> dict[str, tuple[int, Decimal]]:
-    found: dict[str, tuple[int, Decimal]] = {}
-    for t in deals:
-        if t.status == LOST and _closed_in_window(t, filters):
-            count, value = found.get(t.lost_reason or "(none given)", (0, ZERO))
-            found[t.lost_reason or "(none given)"] = (count + 1, value + (t.value or ZERO))
-    return found
-
-
 GROUPINGS = ("owner", "source", "company", "tag")
-
-
-def _grouped(deals: list[Timeline], by: str) -> list[tuple[str, list[Timeline]]]:
-    groups: dict[str, list[Timeline]] = {}
-    for t in deals:
-        keys = (t.tags or ("",)) if by == "tag" else (getattr(t, by),)
-        for key in keys:
-            groups.setdefault(key or "(none)", []).append(t)
-    return sorted(groups.items(), key=lambda kv: (kv[0] == "(none)", kv[0].lower()))

@@ -13,9 +13,10 @@ from pipecli.pipeline import DEFAULT_NAME, parse_workspace
 from pipecli.store import open_store
 
 _STORE_LINE = re.compile(r"^store:.*$", re.MULTILINE)
-STORE_FILES = {"csv": "deals.csv", "sqlite": "deals.sqlite"}
-GITATTRIBUTES = ("# pipe: store files are text with LF endings, so diffs and merges work line "
-                 "by line\n*.csv text eol=lf\n*.yaml text eol=lf\n*.sqlite binary\n")
+STORE_FILES = {"csv": "deals", "sqlite": "deals.sqlite"}
+GITATTRIBUTES = ("# pipe: text with LF endings, so diffs and merges work line by line; the "
+                 "event log's folder carries its own union merge rule\n*.yaml text eol=lf\n"
+                 "*.sqlite binary\n")
 GITIGNORE = "# pipe: SQLite's transient files\n*.sqlite-wal\n*.sqlite-shm\n*.sqlite-journal\n"
 
 

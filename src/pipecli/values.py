@@ -71,8 +71,13 @@ def normalize_money(amount: Decimal) -> Decimal:
     return amount.normalize()
 
 
+_STORED_MONEY = re.compile(r"^\d{1,15}(?:\.\d{1,3})?$")
+
+
 def parse_stored_money(text: str) -> Decimal:
     """Parse an amount as the store writes it (plain decimal string); raises ValueError."""
+    if not _STORED_MONEY.match(text):
+        raise ValueError(f"{text[:40]!r} is not an amount (digits, at most 3 decimals)")
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -93,16 +98,28 @@ def format_money(amount: Decimal | None, currency: str = "") -> str:
     return f"{q:,.{places}f}"
 
 
+_PROBABILITY = re.compile(r"^\d{1,3}(?:\.\d{1,4})?$")
+PROBABILITY_PLACES = 4
+
+
 def parse_probability(text: str) -> Decimal:
-    """A win probability in percent, 0-100 (a trailing % is allowed)."""
-    raw = text.strip().removesuffix("%")
-    try:
-        p = Decimal(raw)
-    except InvalidOperation:
-        raise UsageError(f"probability {text!r} is not a number") from None
-    if not p.is_finite() or not 0 <= p <= 100:
+    """A win probability in percent, 0-100 with at most 4 decimals (a trailing % is allowed).
+    Bounded so that no accepted value can grow a store cell beyond reason (1e-200000)."""
+    raw = text.strip().removesuffix("%").strip()
+    if not _PROBABILITY.match(raw):
+        raise UsageError(f"probability {text!r} is not a percentage between 0 and 100 with at "
+                         f"most {PROBABILITY_PLACES} decimals (e.g. 35 or 12.5)")
+    p = Decimal(raw)
+    if p > 100:
         raise UsageError(f"probability {text!r} must be between 0 and 100")
     return normalize_money(p)
+
+
+def parse_stored_probability(text: str) -> Decimal:
+    """A probability as the store writes it; raises ValueError."""
+    if not _PROBABILITY.match(text) or Decimal(text) > 100:
+        raise ValueError(f"{text[:40]!r} is not a probability between 0 and 100")
+    return normalize_money(Decimal(text))
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -166,6 +183,14 @@ def end_of_day(text: str, *, what: str = "--as-of") -> datetime:
     return _as_local(datetime.combine(parse_day(text, what=what), time(23, 59, 59)))
 
 
+def recorded_stamp(moment: datetime | None = None) -> str:
+    """A recording time: UTC with microseconds, fixed width, so text order is time order."""
+    from datetime import timezone
+
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def format_time(dt: datetime) -> str:
     """ISO 8601 with the offset, to the second: 2026-03-01T09:30:00+01:00."""
     return dt.isoformat(timespec="seconds")
@@ -181,11 +206,12 @@ def parse_stored_time(text: str) -> datetime:
 
 # -- ids and text -------------------------------------------------------------------------
 
-def new_id(taken=()) -> str:
-    """A short random id: 8 base32 characters (40 bits), so branches never pick the same."""
+def new_id(taken=(), length: int = ID_LENGTH) -> str:
+    """A short random id: 8 base32 characters (40 bits) for deals, so branches never pick
+    the same; events use 12 (60 bits)."""
     while True:
-        bits = int.from_bytes(os.urandom(5), "big")  # 40 bits = 8 × 5-bit letters
-        candidate = "".join(ID_ALPHABET[(bits >> shift) & 31] for shift in range(35, -5, -5))
+        bits = int.from_bytes(os.urandom((length * 5 + 7) // 8), "big")
+        candidate = "".join(ID_ALPHABET[(bits >> (5 * i)) & 31] for i in range(length))
         if candidate not in taken and not candidate.isdigit():
             return candidate
 

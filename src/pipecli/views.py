@@ -8,10 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable
 
-from pipecli.models import Deal, Event, Pipeline, Workspace
-from pipecli.render import Chart, Column, Document, View, shown
+from pipecli.models import Deal, Event, Kind, Pipeline, Workspace
+from pipecli.render import Chart, Column, Document, Stream, View, shown
 from pipecli.reports import PipelineReport, Totals, weighted
-from pipecli.values import format_money, round_money
+from pipecli.values import format_money, parse_stored_money, round_money
 
 
 def deal_payload(deal: Deal, pipeline: Pipeline | None) -> dict:
@@ -33,48 +33,63 @@ def deal_payload(deal: Deal, pipeline: Pipeline | None) -> dict:
     }
 
 
-def event_payload(event: Event) -> dict:
-    return {"seq": event.seq, "at": event.at, "event": event.kind, "stage": event.stage,
-            "status": event.status, "value": event.value, "reason": event.reason,
-            "changes": event.changes, "note": event.note}
+def event_payload(event: Event, in_effect: bool = True) -> dict:
+    """The JSON object of one event (docs/json.md, "event")."""
+    return {"id": event.id, "deal_id": event.deal_id, "at": event.at,
+            "recorded": event.recorded, "event": event.kind.value, "sets": dict(event.sets),
+            "tags_added": list(event.tags_added), "tags_removed": list(event.tags_removed),
+            "prev": event.prev or None, "target": event.target or None, "note": event.note,
+            "in_effect": in_effect}
 
 
-def deal_list(ws: Workspace, deals: list[Deal], hidden_closed: int = 0) -> View:
+def deal_list(ws: Workspace, deals: Iterable[Deal], hidden_closed: int = 0) -> Stream:
+    """`pipe list`, streamed: the totals note is written after the last row."""
     multi = len(ws.pipelines) > 1
     columns = [Column("ID", bold=True), Column("Name")]
     if multi:
         columns.append(Column("Pipeline"))
     columns += [Column("Stage"), Column("Value", "money"), Column("Company", drop=2),
                 Column("Owner", drop=3), Column("Close", "date", drop=1)]
-    rows, payload = [], []
-    currencies = set()
-    for d in deals:
-        p = ws.pipeline_of(d)
+    pipelines = {p.name: p for p in ws.pipelines}
+    seen = {"count": 0, "total": Decimal(0), "currencies": set()}
+
+    def row(d: Deal) -> list:
+        p = pipelines.get(d.pipeline)
         stage = p.stage(d.stage) if p else None
         label = stage.label if stage else d.stage
         if d.status == "lost" and d.lost_reason:
             label = f"{label} ({d.lost_reason})"
-        row = [d.id, d.name] + ([d.pipeline] if multi else []) + \
-              [label, d.value, d.company, d.owner, d.close_date]
-        rows.append(row)
-        payload.append(deal_payload(d, p))
-        if p:
-            currencies.add(p.currency)
-    total = sum((d.value or Decimal(0) for d in deals), Decimal(0))
-    currency = currencies.pop() if len(currencies) == 1 else ""
-    notes = []
-    if deals and currency:
-        notes.append(f"{len(deals)} deal{'s' if len(deals) != 1 else ''}, "
-                     f"{format_money(total, currency)} {currency}")
-    elif not deals:
-        notes.append("No deals match.")
-    if hidden_closed:
-        notes.append(f"({hidden_closed} won or lost deal{'s' if hidden_closed != 1 else ''} "
-                     f"not shown; --status all shows every deal)")
-    return View(columns, rows, payload, currency=currency, notes=notes)
+        seen["count"] += 1
+        seen["total"] += d.value or Decimal(0)
+        seen["currencies"].add(p.currency if p else "")
+        return [d.id, d.name] + ([d.pipeline] if multi else []) + \
+            [label, d.value, d.company, d.owner, d.close_date]
+
+    def payload(d: Deal) -> dict:
+        row(d)  # counts it
+        return deal_payload(d, pipelines.get(d.pipeline))
+
+    def notes() -> list[str]:
+        count, currencies = seen["count"], seen["currencies"]
+        currency = next(iter(currencies)) if len(currencies) == 1 else ""
+        lines = []
+        if count and currency:
+            lines.append(f"{count} deal{'s' if count != 1 else ''}, "
+                         f"{format_money(seen['total'], currency)} {currency}")
+        elif not count:
+            lines.append("No deals match.")
+        if hidden_closed:
+            lines.append(f"({hidden_closed} won or lost deal{'s' if hidden_closed != 1 else ''}"
+                         f" not shown; --status all shows every deal)")
+        return lines
+
+    currency = ws.pipelines[0].currency if len({p.currency for p in ws.pipelines}) == 1 \
+        else ""
+    return Stream(columns, deals, row, payload, currency=currency, notes=notes)
 
 
-def deal_detail(deal: Deal, events: list[Event], pipeline: Pipeline | None) -> View:
+def deal_detail(deal: Deal, events: list[Event], in_effect: set[str],
+                pipeline: Pipeline | None) -> View:
     currency = pipeline.currency if pipeline else ""
 
     def label(key: str) -> str:
@@ -96,32 +111,55 @@ def deal_detail(deal: Deal, events: list[Event], pipeline: Pipeline | None) -> V
     preamble = [f"{deal.id}  {shown(deal.name)}"] + [
         f"  {name + ':':<13}{shown(value)}" for name, value in fields if value]
     rows = []
-    previous: Event | None = None
+    kinds = {e.id: e.kind for e in events}
+    place = (None, None)  # (pipeline, stage) the events in effect have put the deal in
     for e in events:
-        rows.append([e.at, e.kind, _describe(e, previous, label, currency), e.note])
-        previous = e
+        change = describe(e, label, currency, kinds, place)
+        if e.id in in_effect and "stage" in e.sets:
+            place = (e.sets.get("pipeline", place[0]), e.sets["stage"])
+        if e.id not in in_effect:
+            change = f"(taken back) {change}"
+        rows.append([e.at, e.kind.value, change, e.note])
     columns = [Column("When", "time"), Column("Event"), Column("Change"), Column("Note")]
-    payload = dict(info, history=[event_payload(e) for e in events])
+    payload = dict(info, history=[event_payload(e, e.id in in_effect) for e in events])
     return View(columns, rows, payload, currency=currency, preamble=preamble)
 
 
-def _describe(e: Event, previous: Event | None, label, currency: str) -> str:
-    if e.kind == "created":
-        value = f", {format_money(e.value, currency)} {currency}" if e.value is not None else ""
-        return f"at {label(e.stage)}{value}"
-    if e.kind in ("moved", "reopened"):
-        before = label(previous.stage) if previous else "?"
-        return f"{before} → {label(e.stage)}"
-    if e.kind == "won":
-        return f"won at {format_money(e.value, currency)} {currency}" if e.value is not None \
-            else "won"
-    if e.kind == "lost":
-        return f"lost: {e.reason}" if e.reason else "lost"
-    if e.kind == "edited":
-        parts = [f"{field}: {old or '∅'} → {new or '∅'}" for field, (old, new)
-                 in sorted(e.changes.items())]
-        return "; ".join(parts)
-    return e.kind
+def describe(e: Event, label, currency: str, kinds: dict | None = None,
+             place_before: tuple = (None, None)) -> str:
+    """One event in words: what it set (labels for stages, money formatted); with the stage
+    the deal was in before, a move reads "Proposal → Negotiation"."""
+    sets = e.sets
+    if e.kind.is_revert:
+        what = (kinds or {}).get(e.target)
+        verb = "took back" if e.kind == Kind.UNDONE else "put back"
+        return f"{verb} {what.value + ' ' if what else ''}event {e.target}"
+    if e.kind == Kind.DELETED:
+        return "deleted"
+    value = f"{format_money(parse_stored_money(sets['value']), currency)} {currency}" \
+        if sets.get("value") else ""
+    if e.kind == Kind.CREATED:
+        return f"at {label(sets.get('stage', ''))}" + (f", {value}" if value else "")
+    if e.kind == Kind.WON:
+        return f"won at {value}" if value else "won"
+    if e.kind == Kind.LOST:
+        return f"lost: {sets['lost_reason']}" if sets.get("lost_reason") else "lost"
+    parts = []
+    if "stage" in sets or "pipeline" in sets:
+        where = label(sets.get("stage", ""))
+        pipeline_before, stage_before = place_before
+        changed = "pipeline" in sets and (
+            e.kind in (Kind.HANDED_OFF, Kind.RETURNED) or
+            (pipeline_before is not None and sets["pipeline"] != pipeline_before))
+        before = f"{label(stage_before)} " if stage_before and not changed else ""
+        parts.append(f"→ {sets['pipeline']}: {where}" if changed else f"{before}→ {where}")
+    for name in sorted(sets):
+        if name in ("stage", "pipeline", "status", "lost_reason"):
+            continue
+        shown_value = value if name == "value" else sets[name]
+        parts.append(f"{name}: {shown_value or '∅'}")
+    parts += [f"+tag {t}" for t in e.tags_added] + [f"-tag {t}" for t in e.tags_removed]
+    return "; ".join(parts) or e.kind.value
 
 
 def stages_view(pipeline: Pipeline) -> View:
@@ -291,9 +329,11 @@ def forecast_document(f) -> Document:
     p, c = f.pipeline, f.pipeline.currency
 
     def bucket_payload(b) -> dict:
-        return {"count": b.count, "value": b.value,
-                "weighted_value": round_money(b.weighted_value, c),
-                "deals": [_timeline_brief(t, p) for t in b.deals]}
+        shape = {"count": b.count, "value": b.value,
+                 "weighted_value": round_money(b.weighted_value, c)}
+        if b.deals is not None:  # --deals
+            shape["deals"] = [_timeline_brief(t, p) for t in b.deals]
+        return shape
 
     rows = [[m.month, m.open.count, m.open.value, m.open.weighted_value, m.won_count,
              m.won_value] for m in f.months]
@@ -307,7 +347,7 @@ def forecast_document(f) -> Document:
                  title=f"{p.label} forecast ({c}) — as of {f.as_of.strftime('%Y-%m-%d')}")
     sections: list = [table]
     for label, b in extra[:2]:
-        if b.count:
+        if b.deals:
             sections.append(View(
                 [Column("ID", bold=True), Column("Name"), Column("Stage"),
                  Column("Value", "money"), Column("Close", "date")],
@@ -333,18 +373,31 @@ def forecast_document(f) -> Document:
     return Document(sections, payload, flat)
 
 
-def stale_view(alerts, pipeline: Pipeline) -> View:
-    rows, payload = [], []
-    for a in alerts:
+def stale_view(alerts: Iterable, pipeline: Pipeline) -> Stream:
+    """`pipe stale`, streamed; counts what it wrote (for --fail) in `.found`."""
+    seen = {"alerts": 0, "deals": set()}
+
+    def count(a) -> None:
+        seen["alerts"] += 1
+        seen["deals"].add(a.deal.id)
+
+    def row(a) -> list:
+        count(a)
         brief = _timeline_brief(a.deal, pipeline)
-        rows.append([a.deal.id, a.deal.name, brief["stage_label"], a.kind.replace("_", " "),
-                     a.actual, a.limit, round(a.overdue_days, 1)])
-        payload.append(dict(brief, kind=a.kind, overdue_days=round(a.overdue_days, 2),
-                            limit=a.limit, found=a.actual))
+        return [a.deal.id, a.deal.name, brief["stage_label"], a.kind.replace("_", " "),
+                a.actual, a.limit, round(a.overdue_days, 1)]
+
+    def payload(a) -> dict:
+        count(a)
+        return dict(_timeline_brief(a.deal, pipeline), kind=a.kind,
+                    overdue_days=round(a.overdue_days, 2), limit=a.limit, found=a.actual)
+
     columns = [Column("ID", bold=True), Column("Name"), Column("Stage"), Column("Alert"),
                Column("Found"), Column("Limit", drop=1), Column("Overdue d", "days")]
-    notes = [] if alerts else ["Nothing is stale."]
-    return View(columns, rows, payload, currency=pipeline.currency, notes=notes)
+    stream = Stream(columns, alerts, row, payload, currency=pipeline.currency,
+                    notes=lambda: [] if seen["alerts"] else ["Nothing is stale."])
+    stream.found = seen
+    return stream
 
 
 def next_view(ranked, pipeline: Pipeline, limit: int) -> View:
@@ -365,22 +418,22 @@ def next_view(ranked, pipeline: Pipeline, limit: int) -> View:
 
 
 def log_view(entries, ws: Workspace) -> View:
-    """The latest events of `pipe log`, newest first."""
+    """The latest events of `pipe log`, newest first (in recording order)."""
     rows, payload = [], []
-    for event, name in entries:
-        pipeline = next((p for p in ws.pipelines if p.name == event.pipeline), None)
+    pipelines = {p.name: p for p in ws.pipelines}
+    kinds = {e.id: e.kind for e, _, _ in entries}
+    for event, name, in_effect in entries:
+        pipeline = pipelines.get(event.sets.get("pipeline", "")) or ws.pipelines[0]
 
         def label(key: str, pipeline=pipeline) -> str:
             stage = pipeline.stage(key) if pipeline else None
             return stage.label if stage else key
 
-        change = _describe(event, None, label, pipeline.currency if pipeline else "")
-        if event.kind in ("moved", "reopened", "handed_off", "returned", "undone") and \
-                "stage" in event.changes:
-            old, new = event.changes["stage"]
-            change = f"{label(old)} → {label(new)}"
-        rows.append([event.at, event.deal_id, name, event.kind, change, event.note])
-        payload.append(dict(event_payload(event), deal_id=event.deal_id, name=name))
+        change = describe(event, label, pipeline.currency, kinds)
+        if not in_effect:
+            change = f"(taken back) {change}"
+        rows.append([event.at, event.deal_id, name, event.kind.value, change, event.note])
+        payload.append(dict(event_payload(event, in_effect), name=name))
     columns = [Column("When", "time"), Column("ID", bold=True), Column("Name"),
                Column("Event"), Column("Change"), Column("Note", drop=1)]
     return View(columns, rows, payload, notes=[] if entries else ["No changes yet."])

@@ -140,7 +140,7 @@ def deal_fields(*, currency: str | None, value=None, probability=None, company=N
 
 AsOfOpt = Annotated[Optional[str], typer.Option(
     "--as-of", show_default=False,
-    help="Report the pipeline as it stood at the end of this day (replays the history).")]
+    help="Report the pipeline as it stood at the end of this day (from its history).")]
 OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals.")]
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only deals from this source.")]
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only deals with this tag.")]
@@ -166,12 +166,3 @@ def report_filters(*, since=None, until=None, owner=None, source=None, tag=None)
     return Filters(since=parse_day(since, what="--since") if since else None,
                    until=parse_day(until, what="--until") if until else None,
                    owner=owner, source=source, tag=tag)
-
-
-def load_timelines(file, pipeline, moment, *, open_only: bool = False):
-    """The pipeline and its deals as they stood at `moment`, streamed (see analysis.py)."""
-    from pipecli import analysis
-
-    ws, store = open_workspace(file)
-    p = ws.pipeline(pipeline)
-    return p, analysis.timelines(store, p, moment, open_only=open_only)

@@ -254,7 +254,9 @@ def edit(
     if change.event is None:
         say(f"{deal_label(change.deal)}: nothing to change.")
     else:
-        changed = ", ".join(sorted(change.event.changes)) or "note"
+        e = change.event
+        changed = ", ".join(sorted(e.sets) + (["tags"] if e.tags_added or e.tags_removed
+                                              else [])) or "note"
         say(f"Edited {deal_label(change.deal)}: {changed}.")
 
 
@@ -275,7 +277,7 @@ def remove(
 
     ws, store = open_workspace(file)
     if not yes:
-        deal_obj, _ = ops.history(store, deal)
+        deal_obj, _, _ = ops.history(store, deal)
         if not render.is_terminal(sys.stdin):
             raise UsageError("pipe rm asks for confirmation; pass --yes when not on a terminal")
         if not typer.confirm(f"Delete {deal_label(deal_obj)}?", default=False):
@@ -300,6 +302,8 @@ def list_(
     sort: Annotated[str, typer.Option("--sort", help="stage, value, name, created, updated, "
                                       "close, company, owner or id.")] = "stage",
     reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many "
+                                                 "deals (the first in the order).")] = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -313,8 +317,8 @@ def list_(
     ws, store = open_workspace(file)
     deals, hidden = listing.select(ws, store, pipeline=pipeline, stage=stage,
                                    status=status.value, owner=owner, source=source, tag=tag,
-                                   sort=sort, reverse=reverse)
-    render.emit(views.deal_list(ws, deals, hidden), format_name(fmt))
+                                   sort=sort, reverse=reverse, limit=limit)
+    render.emit_stream(views.deal_list(ws, deals, hidden), format_name(fmt))
 
 
 @app.command()
@@ -326,8 +330,9 @@ def show(deal: DealArg, *, file: FileOpt = None, fmt: FormatOpt = None) -> None:
     from pipecli import ops, render, views
 
     ws, store = open_workspace(file)
-    found, events = ops.history(store, deal)
-    render.emit(views.deal_detail(found, events, ws.pipeline_of(found)), format_name(fmt))
+    found, events, in_effect = ops.history(store, deal)
+    render.emit(views.deal_detail(found, events, in_effect, ws.pipeline_of(found)),
+                format_name(fmt))
 
 
 @app.command("import")
@@ -375,8 +380,12 @@ def import_(
                              f"them with --stage-map SOURCE=STAGE_KEY; nothing was imported")
     for rejected in result.rejected:
         say(f"{source.name}:{rejected.line}: rejected: {rejected.reason}")
-    summary = (f"{len(result.added)} to add, {len(result.updated)} to update, "
-               f"{result.unchanged} unchanged, {len(result.rejected)} rejected")
+    if result.events:  # pipe's own history file: counted in events
+        summary = (f"{len(result.ready)} events to add, {result.unchanged} already there, "
+                   f"{len(result.rejected)} rejected")
+    else:
+        summary = (f"{len(result.added)} to add, {len(result.updated)} to update, "
+                   f"{result.unchanged} unchanged, {len(result.rejected)} rejected")
     if result.rejected:
         raise ImportRejected(f"{summary}; nothing was imported (fix the rejected rows and run "
                              f"it again)")
@@ -392,6 +401,10 @@ def import_(
             importing.apply(store, result, lambda n: progress.advance(task, n))
     else:
         importing.apply(store, result)  # silent when piped or run from cron
+    if result.events:
+        say(f"Imported {source.name}: {len(result.ready)} events added, {result.unchanged} "
+            f"already there.")
+        return
     say(f"Imported {source.name}: {len(result.added)} added, {len(result.updated)} updated, "
         f"{result.unchanged} unchanged.")
 
@@ -481,11 +494,15 @@ def redo(
 
 def _undo(*, steps: int, file, redo: bool) -> None:
     from pipecli import ops
+    from pipecli.render import shown
 
     ws, store = open_workspace(file)
-    changes = ops.undo(store, ws, steps=steps, redo=redo)
-    if not changes:
+    reverts = ops.undo(store, ws, steps=steps, redo=redo)
+    if not reverts:
         say("Nothing to redo." if redo else "Nothing to undo.")
-    for change in changes:
-        what = change.event.note.split(" of ", 1)[1]
-        say(f"{'Redid' if redo else 'Undid'} {what} of {deal_label(change.deal)}.")
+    for r in reverts:
+        deal = r.after or r.before
+        name = f"{r.deal_id} “{shown(deal.name)}”" if deal else r.deal_id
+        change = r.change or r.target
+        what = f"{change.kind.value} event {change.id}"
+        say(f"{'Redid' if redo else 'Undid'} {what} of {name}.")

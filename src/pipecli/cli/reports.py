@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from pipecli.cli.common import (AsOfOpt, FileOpt, FormatOpt, GroupBy, OwnerOpt, PipelineOpt,
-                                SourceOpt, TagOpt, app, format_name, load_timelines,
+                                SourceOpt, TagOpt, app, format_name,
                                 open_workspace, report_filters, report_moment)
 
 
@@ -41,20 +41,12 @@ def report(
 
     moment = report_moment(as_of)
     filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag)
-    if all_:
-        from pipecli import replay, reports
+    from pipecli.engine import report as engine
 
-        ws, store = open_workspace(file)
-        with store.read() as snapshot:
-            p, timelines, rank = replay.journey(ws, moment, snapshot.events())
-        result = reports.pipeline_report(p, timelines, moment, filters,
-                                         group_by=by.value if by else None, rank=rank)
-    else:
-        from pipecli import analysis
-
-        ws, store = open_workspace(file)
-        p = ws.pipeline(pipeline)
-        result = analysis.report(store, p, moment, filters, group_by=by.value if by else None)
+    ws, store = open_workspace(file)
+    scope = engine.whole_file(ws) if all_ else engine.one_pipeline(ws.pipeline(pipeline))
+    p = scope.pipeline
+    result = engine.report(store, scope, moment, filters, group_by=by.value if by else None)
     render.emit_document(views.report_document(result), format_name(fmt))
     if result.strays:
         render.warn(f"{len(result.strays)} deal{'s are' if len(result.strays) != 1 else ' is'} "
@@ -67,6 +59,8 @@ def forecast(
     *,
     months: Annotated[int, typer.Option("--months", min=1, max=120, help="How many months "
                                         "ahead, starting with the current one.")] = 6,
+    deals: Annotated[bool, typer.Option("--deals", help="Also list the slipped and undated "
+                                        "deals (sums only by default).")] = False,
     as_of: AsOfOpt = None,
     owner: OwnerOpt = None,
     source: SourceOpt = None,
@@ -76,16 +70,19 @@ def forecast(
     fmt: FormatOpt = None,
 ) -> None:
     """Open deals by expected close month (count, value, weighted value) beside the value
-    won in each month; slipped and undated deals are listed, never dropped.
+    won in each month; slipped, undated and later deals are summed, never dropped
+    (--deals lists the slipped and undated ones).
 
-    Example: pipe forecast --months 3
+    Example: pipe forecast --months 3 --deals
     """
-    from pipecli import forecast as fc, render, views
+    from pipecli import render, views
+    from pipecli.engine import lists
 
     moment = report_moment(as_of)
-    p, timelines = load_timelines(file, pipeline, moment)
-    result = fc.forecast(p, timelines, moment, months,
-                         report_filters(owner=owner, source=source, tag=tag))
+    ws, store = open_workspace(file)
+    result = lists.forecast(store, ws.pipeline(pipeline), moment, months,
+                            report_filters(owner=owner, source=source, tag=tag),
+                            with_deals=deals)
     render.emit_document(views.forecast_document(result), format_name(fmt))
 
 
@@ -95,6 +92,8 @@ def stale(
     as_of: AsOfOpt = None,
     fail: Annotated[bool, typer.Option("--fail", help="Exit with code 3 when anything is "
                                        "listed (for cron alerts).")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="At most this "
+                                                 "many alerts (the most overdue).")] = None,
     owner: OwnerOpt = None,
     source: SourceOpt = None,
     tag: TagOpt = None,
@@ -107,17 +106,20 @@ def stale(
 
     Example: pipe stale --fail || mail -s "stale deals" me@example.com
     """
-    from pipecli import attention, render, views
+    from pipecli import render, views
+    from pipecli.engine import lists
     from pipecli.errors import AttentionNeeded
 
     moment = report_moment(as_of)
-    p, timelines = load_timelines(file, pipeline, moment, open_only=True)
+    ws, store = open_workspace(file)
+    p = ws.pipeline(pipeline)
     filters = report_filters(owner=owner, source=source, tag=tag)
-    alerts = attention.stale(p, timelines, moment, filters)
-    render.emit(views.stale_view(alerts, p), format_name(fmt))
-    if fail and alerts:
-        deals = len({a.deal.id for a in alerts})
-        raise AttentionNeeded(f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''} on "
+    view = views.stale_view(lists.stale(store, p, moment, filters, limit), p)
+    render.emit_stream(view, format_name(fmt))
+    found = view.found
+    if fail and found["alerts"]:
+        n, deals = found["alerts"], len(found["deals"])
+        raise AttentionNeeded(f"{n} alert{'s' if n != 1 else ''} on "
                               f"{deals} deal{'s' if deals != 1 else ''} need attention")
 
 
@@ -138,10 +140,12 @@ def next_(
 
     Example: pipe next -n 5
     """
-    from pipecli import attention, render, views
+    from pipecli import render, views
+    from pipecli.engine import lists
 
     moment = report_moment(as_of)
-    p, timelines = load_timelines(file, pipeline, moment, open_only=True)
-    filters = report_filters(owner=owner, source=source, tag=tag)
-    ranked = attention.rank_open(p, timelines, moment, filters)
+    ws, store = open_workspace(file)
+    p = ws.pipeline(pipeline)
+    ranked = lists.ranked(store, p, moment, report_filters(owner=owner, source=source,
+                                                           tag=tag), limit)
     render.emit(views.next_view(ranked, p, limit), format_name(fmt))

@@ -69,14 +69,15 @@ def stages(*, file: FileOpt = None, pipeline: PipelineOpt = None, fmt: FormatOpt
 @app.command()
 def check(
     *,
-    fix: Annotated[bool, typer.Option("--fix", help="Repair what needs no guessing: sort rows, "
-                                      "normalise line endings, keep both sides of a merged "
-                                      "history, rebuild deal rows from their history.")]
-    = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Append back events a git checkout or "
+                                      "reset lost (the index had seen them), and rebuild the "
+                                      "index. The log is never rewritten.")] = False,
     file: FileOpt = None,
 ) -> None:
-    """Validate the pipeline file and the whole store; print every problem with its file and
-    line. Exit 0 when clean, 1 otherwise — fit for a pre-commit hook or CI.
+    """Validate the pipeline file and the whole store: unreadable or torn log lines, events
+    the log lost, clashes between branches (won on one, lost on the other; two moves from the
+    same change), deals at stages the file does not define. Exit 0 when clean, 1 otherwise —
+    fit for a pre-commit hook or CI.
 
     Example: pipe check --fix
     """
@@ -95,16 +96,11 @@ def check(
                           f"in {path.name}; the store was not checked") from None
     store = open_store(ws.store_path)
     result = checking.check_store(ws, store)
-    if fix and result.can_fix:
-        checking.fix_store(store, result)
-        for finding in result.fixable:
-            render.out(f"fixed: {finding}")
-        if result.rebuilt:
-            render.out(f"fixed: rebuilt {result.rebuilt} deal row"
-                       f"{'s' if result.rebuilt != 1 else ''} from the history")
+    if fix and result.missing:
+        appended = checking.fix_store(store, result)
+        render.out(f"fixed: appended {appended} lost event{'s' if appended != 1 else ''} back "
+                   f"to the log")
         result = checking.check_store(ws, store)
-    elif fix and result.fixable:
-        render.warn(f"not fixing anything: {result.blocked}")
     for finding in result.findings:
         render.out(str(finding) + (" (pipe check --fix repairs this)" if finding.fixable
                                    else ""))
@@ -113,3 +109,18 @@ def check(
         raise CheckFailed(f"{n} problem{'s' if n != 1 else ''}"
                           + (f", {m} repairable with --fix" if m and not fix else ""))
     say(f"{path.name} and its store are consistent.")
+
+
+@app.command()
+def upgrade(*, file: FileOpt = None) -> None:
+    """Convert a store of pipe's earlier layout (deals.csv + deals.history.csv, or an SQLite
+    store of version 1 or 2) to the event log; the old files are kept as a backup, and the
+    pipeline file's `store:` is updated. Reports are the same before and after.
+
+    Example: pipe upgrade
+    """
+    from pipecli.pipeline import find_pipeline_file
+    from pipecli.upgrade import upgrade_workspace
+
+    result = upgrade_workspace(find_pipeline_file(str(file) if file else None))
+    say(result)

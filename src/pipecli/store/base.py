@@ -1,17 +1,25 @@
-"""The store interface: what every backend (CSV, SQLite, later a server database) offers.
+"""The store interface, over the one database schema (pipecli.store.schema).
 
-Reads go through a Snapshot (a consistent view); writes through a Transaction, which
-commits all of its changes at once or none of them.
+Reads go through a Snapshot: one consistent SQL read transaction. Writes go through a
+Transaction: the caller appends events; each lands in the database at once (so the next
+read in the same transaction sees it) and, in the file store, in the log when the block
+exits cleanly. A block that raises leaves the store as it was.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
-from pipecli.models import Deal, Event
+from pipecli.models import Deal, Event, Kind
+from pipecli.store import schema
+from pipecli.values import format_time, new_id, parse_stored_time, recorded_stamp
+
+EVENT_ID_LENGTH = 12
 
 
 @dataclass(frozen=True)
@@ -34,40 +42,177 @@ class DealFilter:
                 and (self.tag is None or self.tag.lower() in (t.lower() for t in deal.tags)))
 
 
-class Snapshot(ABC):
-    """A consistent read-only view of the store."""
+_DEAL_COLUMNS = ("id, pipeline, name, stage, status, value_milli, probability, company, "
+                 "contact, email, owner, source, close_date, tags, lost_reason, created_at, "
+                 "updated_at, closed_at")
 
-    @abstractmethod
+
+def deal_of(row) -> Deal:
+    """A deals row as a Deal."""
+    from datetime import date
+    from decimal import Decimal
+
+    (id_, pipeline, name, stage, status, value, probability, company, contact, email, owner,
+     source, close_date, tags, lost_reason, created_at, updated_at, closed_at) = row
+    return Deal(id=id_, pipeline=pipeline, name=name, stage=stage, status=status,
+                created_at=parse_stored_time(created_at),
+                updated_at=parse_stored_time(updated_at), value=schema.from_milli(value),
+                probability=Decimal(probability) if probability else None, company=company,
+                contact=contact, email=email, owner=owner, source=source,
+                close_date=date.fromisoformat(close_date) if close_date else None,
+                tags=tuple(t for t in tags.split(";") if t), lost_reason=lost_reason,
+                closed_at=parse_stored_time(closed_at) if closed_at else None)
+
+
+class Snapshot:
+    """A consistent read-only view of the store: SQL over its database."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def _select(self, where: str = "", params=()) -> Iterator[Deal]:
+        for row in self.conn.execute(f"SELECT {_DEAL_COLUMNS} FROM deals {where} ORDER BY id",
+                                     params):
+            yield deal_of(row)
+
     def deals(self, where: DealFilter = DealFilter()) -> Iterator[Deal]:
-        """Current deals matching the filter, in id order."""
+        """Current deals matching the filter, in id order, streamed."""
+        clauses, params = [], []
+        if where.pipeline is not None:
+            clauses.append("pipeline = ?")
+            params.append(where.pipeline)
+        for column, values in (("status", where.statuses), ("stage", where.stages)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        sql_where = "WHERE " + " AND ".join(clauses) if clauses else ""
+        # Case-insensitive owner/source/tag matches are done in Python: SQL's lower() only
+        # folds ASCII, and the rule must be the same for every name.
+        return (d for d in self._select(sql_where, params) if where.matches(d))
 
-    @abstractmethod
     def get(self, deal_id: str) -> Deal | None:
-        """The deal with exactly this id."""
+        """The deal with exactly this id (None when there is none, or it was deleted)."""
+        return next(self._select("WHERE id = ?", (deal_id,)), None)
 
-    @abstractmethod
     def lookup(self, ref: str) -> list[Deal]:
-        """Deals a reference may mean (see lookup_in for the rule)."""
+        """Deals a reference may mean: an exact id wins; otherwise every deal whose id
+        starts with it or whose name equals it, ignoring case. Several = ambiguous."""
+        needle = ref.strip().lower()
+        if not needle:
+            return []
+        exact = self.get(needle)
+        if exact:
+            return [exact]
+        found = {}
+        if needle.isalnum() and needle.isascii():
+            for d in self._select("WHERE id >= ? AND id < ?", (needle, needle + "\x7f")):
+                found[d.id] = d
+        # name: indexed by exact text, then compared ignoring case in Python
+        for d in self._select("WHERE lower(name) = ? OR name = ?", (needle, ref.strip())):
+            found[d.id] = d
+        if not found and not needle.isascii():
+            for d in self._select():
+                if d.name.lower() == needle:
+                    found[d.id] = d
+        return sorted(found.values(), key=lambda d: d.id)
 
-    @abstractmethod
     def events(self, deal_id: str | None = None) -> Iterator[Event]:
-        """History events, ordered by deal id then sequence number."""
+        """Events in recording order (of one deal, or all), reverts included."""
+        if deal_id is None:
+            return schema.select_events(self.conn)
+        return schema.select_events(self.conn, "WHERE deal = ?", (deal_id,))
+
+    def event(self, event_id: str) -> Event | None:
+        return next(schema.select_events(self.conn, "WHERE id = ?", (event_id,)), None)
+
+    def latest(self, deal_id: str) -> Event | None:
+        """The deal's latest event in recording order (what a new one names as `prev`)."""
+        return next(schema.select_events(self.conn, "WHERE deal = ?", (deal_id,),
+                                         order="recorded DESC, id DESC", limit=1), None)
+
+    def last_effective(self, deal_id: str) -> Event | None:
+        """The deal's latest event in effect, by effective time (for --at checks)."""
+        return next(schema.select_events(
+            self.conn, "WHERE deal = ? AND in_effect = 1 AND kind NOT IN ('undone', 'redone')",
+            (deal_id,), order="at_s DESC, recorded DESC, id DESC", limit=1), None)
+
+    def recent(self, count: int, where: str = "", params=()) -> list[Event]:
+        """The latest `count` events in recording order, newest first, read by index."""
+        return list(schema.select_events(self.conn, where, params,
+                                         order="recorded DESC, id DESC", limit=count))
+
+    def in_effect(self, event_id: str) -> bool:
+        row = self.conn.execute("SELECT in_effect FROM events WHERE id = ?",
+                                (event_id,)).fetchone()
+        return bool(row and row[0])
 
 
 class Transaction(Snapshot):
-    """A snapshot that also takes changes; they land together when the block exits cleanly."""
+    """A snapshot that also takes events; they land together when the block exits cleanly."""
 
-    @abstractmethod
-    def record(self, event: Event, deal: Deal | None) -> None:
-        """Append event to the history and store deal as current (None deletes it)."""
+    def __init__(self, conn: sqlite3.Connection):
+        super().__init__(conn)
+        self.appended: list[Event] = []
+        self._last_recorded: str | None = None
 
-    @abstractmethod
-    def last_event(self, deal_id: str) -> Event | None:
-        """The deal's latest event (the next one gets seq + 1)."""
+    def taken_ids(self):
+        return _IdsInUse(self.conn)
 
-    @abstractmethod
-    def taken_ids(self) -> Iterable[str]:
-        """Every id in use now or in the history (ids are never reused)."""
+    def append(self, deal_id: str, kind: Kind, at: datetime, *, sets: dict | None = None,
+               tags_added=(), tags_removed=(), target: str = "", note: str = "") -> Event:
+        """Record one event of a deal: it gets a new id, the next recording time and the
+        deal's latest event as `prev`; the deal's derived rows are brought up to date."""
+        latest = self.latest(deal_id)
+        event = Event(id=self._new_event_id(), deal_id=deal_id, at=at, kind=kind,
+                      recorded=self._next_recorded(), sets=dict(sets or {}),
+                      tags_added=tuple(tags_added), tags_removed=tuple(tags_removed),
+                      prev=latest.id if latest else "", target=target, note=note)
+        self.land([event])
+        return event
+
+    def land(self, events: list[Event]) -> None:
+        """Put ready-made events in the database (and, on commit, the log)."""
+        schema.insert_events(self.conn, events, self.source_name())
+        schema.refold(self.conn, dict.fromkeys(e.deal_id for e in events), self.trusted)
+        self.appended.extend(events)
+
+    trusted = False  # the events table is the truth here: check what is read back
+
+    def source_name(self) -> str:
+        return ""
+
+    def _new_event_id(self) -> str:
+        return new_id(_EventIds(self.conn), length=EVENT_ID_LENGTH)
+
+    def _next_recorded(self) -> str:
+        """Now, in UTC with microseconds, but always after every event the store holds."""
+        if self._last_recorded is None:
+            row = self.conn.execute("SELECT max(recorded) FROM events").fetchone()
+            self._last_recorded = row[0] or ""
+        stamp = recorded_stamp()
+        if stamp <= self._last_recorded:
+            last = datetime.strptime(self._last_recorded, "%Y-%m-%dT%H:%M:%S.%fZ")
+            stamp = recorded_stamp((last + timedelta(microseconds=1)).replace(
+                tzinfo=timezone.utc))
+        self._last_recorded = stamp
+        return stamp
+
+
+class _IdsInUse:
+    """`id in taken` answered by the database instead of loading every id."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __contains__(self, deal_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM events WHERE deal = ? LIMIT 1",
+                                 (deal_id,)).fetchone() is not None
+
+
+class _EventIds(_IdsInUse):
+    def __contains__(self, event_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM events WHERE id = ?",
+                                 (event_id,)).fetchone() is not None
 
 
 class Store(ABC):
@@ -95,29 +240,6 @@ class Store(ABC):
     def files(self) -> list:
         """The files that make up the store (for init's refusal to overwrite, and tests)."""
 
-    @abstractmethod
-    def scan(self) -> "Scan":
-        """Read everything leniently for `pipe check`: never stop at the first problem."""
-
-    @abstractmethod
-    def replace_all(self, deals: list[Deal], events: list[Event]) -> None:
-        """Atomically replace the whole content (for `pipe check --fix`)."""
-
-
-def lookup_in(deals: Iterable[Deal], ref: str) -> list[Deal]:
-    """Shared resolution rule: an exact id wins; otherwise every deal whose id starts with
-    the reference or whose name equals it (ignoring case). More than one is ambiguous."""
-    needle = ref.strip().lower()
-    if not needle:
-        return []
-    found = []
-    for d in deals:
-        if d.id == needle:
-            return [d]
-        if d.id.startswith(needle) or d.name.lower() == needle:
-            found.append(d)
-    return found
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -131,11 +253,5 @@ class Finding:
         return f"{self.where}: {self.message}"
 
 
-@dataclass
-class Scan:
-    """Everything a store holds, read leniently: rows that parse, and findings for the rest."""
-
-    deals: list[tuple[str, Deal]]
-    events: list[tuple[str, Event]]
-    findings: list[Finding]
-    unreadable: bool = False  # some row could not be parsed: a rewrite would lose it
+def format_when(moment: datetime) -> str:
+    return format_time(moment)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import csv
+import io
+import re
+import zlib
 from datetime import date
 from decimal import Decimal
 
-from pipecli.models import EVENT_KINDS, STATUSES, Deal, Event
-from pipecli.values import normalize_money, parse_stored_money, parse_stored_time, format_time
+from pipecli.models import EVENT_KINDS, SETTABLE_FIELDS, STATUSES, Deal, Event, Kind
+from pipecli.values import (format_time, normalize_money, parse_stored_money,
+                            parse_stored_probability, parse_stored_time)
 
 DEAL_COLUMNS = ("id", "pipeline", "name", "stage", "status", "value", "probability", "company",
                 "contact", "email", "owner", "source", "close_date", "tags", "lost_reason",
                 "created_at", "updated_at", "closed_at")
-EVENT_COLUMNS = ("deal_id", "seq", "at", "event", "pipeline", "stage", "status", "value",
-                 "reason", "changes", "note")
 TAG_SEPARATOR = ";"
 
 
@@ -28,17 +30,6 @@ def deal_to_row(deal: Deal) -> list[str]:
             deal.source, deal.close_date.isoformat() if deal.close_date else "",
             TAG_SEPARATOR.join(deal.tags), deal.lost_reason, format_time(deal.created_at),
             format_time(deal.updated_at), format_time(deal.closed_at) if deal.closed_at else ""]
-
-
-# Columns an event row carries itself, left out of the snapshot in its `changes`.
-_IN_EVENT_ROW = {"id", "pipeline", "stage", "status", "value", "created_at", "updated_at"}
-
-
-def deal_snapshot(deal: Deal) -> dict[str, str]:
-    """The deal's other non-empty fields, as text (kept in created and deleted events, so
-    the history alone can rebuild any deal)."""
-    return {c: v for c, v in zip(DEAL_COLUMNS, deal_to_row(deal))
-            if v and c not in _IN_EVENT_ROW}
 
 
 def row_to_deal(row) -> Deal:
@@ -67,9 +58,7 @@ def deal_from_cells(cells: dict[str, str]) -> Deal:
             raise ValueError(f"column {required} is empty")
     if cell("status") not in STATUSES:
         raise ValueError(f"column status: {cell('status')!r} is not open, won or lost")
-    probability = parsed("probability", parse_stored_money)
-    if probability is not None and probability > 100:
-        raise ValueError(f"column probability: {probability} is over 100")
+    probability = parsed("probability", parse_stored_probability)
     return Deal(
         id=cell("id"), pipeline=cell("pipeline"), name=cell("name"), stage=cell("stage"),
         status=cell("status"), value=parsed("value", parse_stored_money),
@@ -83,13 +72,30 @@ def deal_from_cells(cells: dict[str, str]) -> Deal:
         closed_at=parsed("closed_at", parse_stored_time))
 
 
+# The event log's columns, in this order. `sets` names the fields the event sets, so an
+# empty cell in a named column clears that field and an empty cell elsewhere means "not
+# touched". `crc` (CRC-32 of the rest of the line, 8 hex digits) makes a line torn by a
+# crash, or edited by hand, detectable: it is never read as data.
+FIELD_COLUMNS = SETTABLE_FIELDS
+EVENT_COLUMNS = ("id", "recorded", "deal", "at", "kind", "prev", "target", "sets",
+                 *FIELD_COLUMNS, "tags_added", "tags_removed", "note")
+LOG_COLUMNS = (*EVENT_COLUMNS, "crc")
+_FIELD_SEPARATOR = " "
+
+
 def event_to_row(event: Event) -> list[str]:
     """The event's cells, in EVENT_COLUMNS order."""
-    changes = json.dumps(event.changes, sort_keys=True, ensure_ascii=False,
-                         separators=(",", ":")) if event.changes else ""
-    return [event.deal_id, str(event.seq), format_time(event.at), event.kind, event.pipeline,
-            event.stage, event.status, money_text(event.value), event.reason, changes,
+    return [event.id, event.recorded, event.deal_id, format_time(event.at), event.kind.value,
+            event.prev, event.target, _FIELD_SEPARATOR.join(f for f in FIELD_COLUMNS
+                                                            if f in event.sets),
+            *(event.sets.get(f, "") for f in FIELD_COLUMNS),
+            TAG_SEPARATOR.join(event.tags_added), TAG_SEPARATOR.join(event.tags_removed),
             event.note]
+
+
+_ID_CHARS = set("0123456789abcdefghjkmnpqrstvwxyz")
+# A deal id is pipe's own (base32) or one kept from an imported file (importing._ID, lowercased).
+_DEAL_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 def row_to_event(row) -> Event:
@@ -97,24 +103,107 @@ def row_to_event(row) -> Event:
     if len(row) != len(EVENT_COLUMNS):
         raise ValueError(f"has {len(row)} cells, expected {len(EVENT_COLUMNS)}")
     c = dict(zip(EVENT_COLUMNS, row))
+    if not c["id"] or len(c["id"]) > 40 or not set(c["id"]) <= _ID_CHARS:
+        raise ValueError(f"column id: {c['id'][:40]!r} is not an id")
+    if not _DEAL_ID.fullmatch(c["deal"]):
+        raise ValueError(f"column deal: {c['deal'][:40]!r} is not an id")
+    for name in ("prev", "target"):
+        if c[name] and (len(c[name]) > 40 or not set(c[name]) <= _ID_CHARS):
+            raise ValueError(f"column {name}: {c[name][:40]!r} is not an id")
     try:
-        seq = int(c["seq"])
+        kind = Kind(c["kind"])
     except ValueError:
-        raise ValueError(f"column seq: {c['seq']!r} is not a number") from None
-    if c["event"] not in EVENT_KINDS:
-        raise ValueError(f"column event: {c['event']!r} is not one of {', '.join(EVENT_KINDS)}")
+        raise ValueError(f"column kind: {c['kind']!r} is not one of "
+                         f"{', '.join(EVENT_KINDS)}") from None
+    if kind.is_revert != bool(c["target"]):
+        raise ValueError("column target: only undone and redone events name a target")
     try:
         at = parse_stored_time(c["at"])
     except ValueError as e:
         raise ValueError(f"column at: {e}") from None
+    if not _RECORDED.match(c["recorded"]):
+        raise ValueError(f"column recorded: {c['recorded'][:40]!r} is not a UTC time with "
+                         f"microseconds")
+    named = c["sets"].split(_FIELD_SEPARATOR) if c["sets"] else []
+    unknown = [f for f in named if f not in FIELD_COLUMNS]
+    if unknown:
+        raise ValueError(f"column sets: {unknown[0][:40]!r} is not a field")
+    sets = {f: c[f] for f in FIELD_COLUMNS if f in named}
+    stray = next((f for f in FIELD_COLUMNS if c[f] and f not in sets), None)
+    if stray:
+        raise ValueError(f"column {stray} has a value but `sets` does not name it")
+    check_field_texts(sets)
+    return Event(id=c["id"], deal_id=c["deal"], at=at, kind=kind, recorded=c["recorded"],
+                 sets=sets, tags_added=_tags(c["tags_added"]),
+                 tags_removed=_tags(c["tags_removed"]), prev=c["prev"], target=c["target"],
+                 note=c["note"])
+
+
+def trusted_event(row) -> Event:
+    """EVENT_COLUMNS cells that were checked by row_to_event when they were read from the
+    log (the file store's index holds nothing else): built without checking again."""
+    c = dict(zip(EVENT_COLUMNS, row))
+    named = c["sets"].split(_FIELD_SEPARATOR) if c["sets"] else ()
+    return Event(id=c["id"], deal_id=c["deal"], at=parse_stored_time(c["at"]),
+                 kind=Kind(c["kind"]), recorded=c["recorded"], sets={f: c[f] for f in named},
+                 tags_added=_tags(c["tags_added"]), tags_removed=_tags(c["tags_removed"]),
+                 prev=c["prev"], target=c["target"], note=c["note"])
+
+
+_RECORDED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def _tags(text: str) -> tuple[str, ...]:
+    return tuple(t for t in text.split(TAG_SEPARATOR) if t)
+
+
+def check_field_texts(sets: dict) -> None:
+    """Refuse stored field texts that could not have come from pipe (ValueError)."""
+    for name, text in sets.items():
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"column {name} is {len(text)} characters long (at most "
+                             f"{MAX_TEXT})")
+        if not text:
+            continue
+        if name in ("pipeline", "stage") and not _PLACE_NAME.match(text):
+            raise ValueError(f"column {name}: {text[:40]!r} is not a pipeline name or stage key")
+        if name == "status" and text not in STATUSES:
+            raise ValueError(f"column status: {text!r} is not open, won or lost")
+        elif name == "value":
+            parse_stored_money(text)
+        elif name == "probability":
+            parse_stored_probability(text)
+        elif name == "close_date":
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"column close_date: {text!r} is not a date") from None
+
+
+MAX_TEXT = 500
+_PLACE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # what the pipeline file allows
+
+
+def line_crc(body: str) -> str:
+    """The crc column of a log line whose other cells render as `body` (no line break)."""
+    return format(zlib.crc32(body.encode("utf-8")), "08x")
+
+
+def encode_line(event: Event) -> str:
+    """One log line, with its checksum and the final line break."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(event_to_row(event))
+    body = buf.getvalue()
+    return f"{body},{line_crc(body)}\n"
+
+
+def decode_line(line: str) -> Event:
+    """Parse one complete log line (without its line break); raises ValueError."""
+    body, comma, crc = line.rpartition(",")
+    if not comma or len(crc) != 8 or line_crc(body) != crc:
+        raise ValueError("the line's checksum does not match (torn by a crash, or edited)")
     try:
-        value = parse_stored_money(c["value"]) if c["value"] else None
-    except ValueError as e:
-        raise ValueError(f"column value: {e}") from None
-    try:
-        changes = json.loads(c["changes"]) if c["changes"] else {}
-    except ValueError:
-        raise ValueError("column changes is not valid JSON") from None
-    return Event(deal_id=c["deal_id"], seq=seq, at=at, kind=c["event"], pipeline=c["pipeline"],
-                 stage=c["stage"], status=c["status"], value=value, reason=c["reason"],
-                 changes=changes, note=c["note"])
+        cells = next(csv.reader([body], strict=True))
+    except (csv.Error, StopIteration):
+        raise ValueError("not a CSV line") from None
+    return row_to_event(cells)
