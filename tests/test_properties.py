@@ -114,7 +114,7 @@ csv_text = st.lists(
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(csv_text)
 def test_the_importer_only_ever_rejects_rows_or_says_why(tmp_path_factory, text):
-    from pipecli import importing
+    from pipecli.exchange import importing
     from pipecli.errors import PipeError
 
     folder = tmp_path_factory.mktemp("fuzz")
@@ -187,7 +187,7 @@ def test_a_forged_history_file_is_rejected_or_lands_and_reads(tmp_path_factory, 
     import csv
     import io
 
-    from pipecli import importing
+    from pipecli.exchange import importing
     from pipecli.check import check_store
     from pipecli.store.codec import EVENT_COLUMNS
 

@@ -14,10 +14,11 @@ import pytest
 
 from conftest import PIPELINE_YAML
 
-REPORT_MODULES = ("pipecli.reports", "pipecli.views", "pipecli.engine.report",
+REPORT_MODULES = ("pipecli.engine.figures", "pipecli.output.views", "pipecli.engine.report",
                   "pipecli.engine.facts")
-DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, "pipecli.forecast",
-        "pipecli.attention", "pipecli.importing", "pipecli.exporting", "pipecli.upgrade",
+DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, "pipecli.engine.forecast",
+        "pipecli.engine.attention", "pipecli.engine.lists", "pipecli.engine.listing",
+        "pipecli.exchange.importing", "pipecli.exchange.exporting", "pipecli.upgrade",
         "pipecli.store.legacy")
 
 

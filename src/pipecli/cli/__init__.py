@@ -31,7 +31,7 @@ def _commands_needed(args: list[str], every: list) -> list:
 
 def main() -> None:
     """Entry point: run the app, turning every domain error into one line and an exit code."""
-    from pipecli import render
+    from pipecli.output import render
     from pipecli.errors import InvalidConfig, PipeError
 
     every = app.registered_commands

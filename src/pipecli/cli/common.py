@@ -20,7 +20,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from pipecli import __version__, render
+        from pipecli import __version__
+        from pipecli.output import render
 
         render.out(f"pipe {__version__}")
         raise typer.Exit()
@@ -101,13 +102,13 @@ def when(at: Optional[str]):
 
 
 def say(text: str) -> None:
-    from pipecli import render
+    from pipecli.output import render
 
     render.message(text)
 
 
 def deal_label(deal) -> str:
-    from pipecli.render import shown
+    from pipecli.output.render import shown
 
     return f"{deal.id} “{shown(deal.name)}”"
 
@@ -160,7 +161,7 @@ def report_moment(as_of: Optional[str]):
 
 
 def report_filters(*, since=None, until=None, owner=None, source=None, tag=None):
-    from pipecli.reports import Filters
+    from pipecli.engine.figures import Filters
     from pipecli.values import parse_day
 
     return Filters(since=parse_day(since, what="--since") if since else None,

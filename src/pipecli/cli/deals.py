@@ -44,7 +44,8 @@ def add(
 
     Example: pipe add "Cosmetics set – Ava Smith" --value 250 --email ava@example.com
     """
-    from pipecli import ops, render, values
+    from pipecli import ops, values
+    from pipecli.output import render
 
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
@@ -272,7 +273,8 @@ def remove(
 
     Example: pipe rm 7k2m --yes
     """
-    from pipecli import ops, render
+    from pipecli import ops
+    from pipecli.output import render
     from pipecli.errors import PipeError, UsageError
 
     ws, store = open_workspace(file)
@@ -312,7 +314,8 @@ def list_(
 
     Example: pipe list --status all --owner dana --sort value -o csv
     """
-    from pipecli import listing, render, views
+    from pipecli.engine import listing
+    from pipecli.output import render, views
 
     ws, store = open_workspace(file)
     deals, hidden = listing.select(ws, store, pipeline=pipeline, stage=stage,
@@ -327,7 +330,8 @@ def show(deal: DealArg, *, file: FileOpt = None, fmt: FormatOpt = None) -> None:
 
     Example: pipe show 7k2m
     """
-    from pipecli import ops, render, views
+    from pipecli import ops
+    from pipecli.output import render, views
 
     ws, store = open_workspace(file)
     found, events, in_effect = ops.history(store, deal)
@@ -365,7 +369,8 @@ def import_(
 
     Example: pipe import deals.csv --preset hubspot --stage-map "Appointment scheduled=demo"
     """
-    from pipecli import importing, render
+    from pipecli.exchange import importing
+    from pipecli.output import render
     from pipecli.errors import ImportRejected
 
     ws, store = open_workspace(file)
@@ -426,7 +431,8 @@ def export(
 
     Example: pipe export --history -o jsonl --output backup.jsonl
     """
-    from pipecli import exporting, render
+    from pipecli.exchange import exporting
+    from pipecli.output import render
     from pipecli.errors import UsageError
 
     if fmt not in exporting.FORMATS:
@@ -457,7 +463,8 @@ def log(
 
     Example: pipe log -n 5
     """
-    from pipecli import ops, render, views
+    from pipecli import ops
+    from pipecli.output import render, views
 
     ws, store = open_workspace(file)
     render.emit(views.log_view(ops.recent(store, count, deal), ws), format_name(fmt))
@@ -494,7 +501,7 @@ def redo(
 
 def _undo(*, steps: int, file, redo: bool) -> None:
     from pipecli import ops
-    from pipecli.render import shown
+    from pipecli.output.render import shown
 
     ws, store = open_workspace(file)
     reverts = ops.undo(store, ws, steps=steps, redo=redo)

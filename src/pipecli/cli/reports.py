@@ -37,7 +37,7 @@ def report(
 
     Example: pipe report --since 2026-01-01 --by owner
     """
-    from pipecli import render, views
+    from pipecli.output import render, views
 
     moment = report_moment(as_of)
     filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag)
@@ -75,7 +75,7 @@ def forecast(
 
     Example: pipe forecast --months 3 --deals
     """
-    from pipecli import render, views
+    from pipecli.output import render, views
     from pipecli.engine import lists
 
     moment = report_moment(as_of)
@@ -106,7 +106,7 @@ def stale(
 
     Example: pipe stale --fail || mail -s "stale deals" me@example.com
     """
-    from pipecli import render, views
+    from pipecli.output import render, views
     from pipecli.engine import lists
     from pipecli.errors import AttentionNeeded
 
@@ -140,7 +140,7 @@ def next_(
 
     Example: pipe next -n 5
     """
-    from pipecli import render, views
+    from pipecli.output import render, views
     from pipecli.engine import lists
 
     moment = report_moment(as_of)

@@ -47,7 +47,8 @@ def templates(*, fmt: FormatOpt = None) -> None:
 
     Example: pipe templates
     """
-    from pipecli import render, scaffold, views
+    from pipecli.output import render, views
+    from pipecli import scaffold
 
     render.emit(views.templates_view(scaffold.template_pipelines()), format_name(fmt))
 
@@ -58,7 +59,7 @@ def stages(*, file: FileOpt = None, pipeline: PipelineOpt = None, fmt: FormatOpt
 
     Example: pipe stages -p marketing
     """
-    from pipecli import render, views
+    from pipecli.output import render, views
 
     render.emit(views.stages_view(workspace(file).pipeline(pipeline)), format_name(fmt))
 
@@ -81,7 +82,8 @@ def check(
 
     Example: pipe check --fix
     """
-    from pipecli import check as checking, render
+    from pipecli import check as checking
+    from pipecli.output import render
     from pipecli.errors import CheckFailed, InvalidConfig
     from pipecli.pipeline import find_pipeline_file, load_workspace
     from pipecli.store import open_store

@@ -10,9 +10,9 @@ from decimal import Decimal
 from typing import Iterator
 
 from pipecli.engine.facts import fill_facts, one_pipeline, timeline_of, timelines
-from pipecli.forecast import Bucket, Forecast, Month, months_from
+from pipecli.engine.forecast import Bucket, Forecast, Month, months_from
 from pipecli.models import Pipeline
-from pipecli.reports import ZERO, Filters
+from pipecli.engine.figures import ZERO, Filters
 from pipecli.store.schema import from_milli
 
 HUNDRED = Decimal(100)
@@ -87,7 +87,7 @@ def stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters
           limit: int | None = None) -> Iterator:
     """Open deals idle beyond rot_days, past their close date, or over a stage SLA, most
     overdue first, streamed (docs/metrics.md). Each is an attention.Alert."""
-    from pipecli.attention import Alert
+    from pipecli.engine.attention import Alert
 
     scope = one_pipeline(pipeline)
     params: dict = {"m": int(as_of.timestamp()), "p": pipeline.name,
@@ -129,7 +129,7 @@ def ranked(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filter
            limit: int | None = None) -> list:
     """The open deals that most deserve attention (attention.rank_open's score), best
     first: with a limit only that many are ever held."""
-    from pipecli.attention import rank_open, sort_key
+    from pipecli.engine.attention import rank_open, sort_key
 
     scope = one_pipeline(pipeline)
     with store.read() as snapshot:

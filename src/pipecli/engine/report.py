@@ -1,5 +1,5 @@
 """Every report figure from the facts table, by GROUP BY queries — the one path for both
-stores. The sums feed pipecli.reports.assemble, which derives rates and averages."""
+stores. The sums feed pipecli.engine.figures.assemble, which derives rates and averages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 from pipecli.engine.facts import (Scope, Timeline, fill_facts, furthest, one_pipeline,
                                   timelines, whole_file)
 from pipecli.models import LOST, OPEN, WON, Pipeline
-from pipecli.reports import (ZERO, Filters, Outcomes, PipelineReport, Spread, StageNow, Sums,
+from pipecli.engine.figures import (ZERO, Filters, Outcomes, PipelineReport, Spread, StageNow, Sums,
                              assemble, totals_of)
 from pipecli.store.schema import from_milli
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Iterable
 
 from pipecli.models import Deal, Event, Kind, Pipeline, Workspace
-from pipecli.render import Chart, Column, Document, Stream, View, shown
-from pipecli.reports import PipelineReport, Totals, weighted
+from pipecli.output.render import Chart, Column, Document, Stream, View, shown
+from pipecli.engine.figures import PipelineReport, Totals, weighted
 from pipecli.values import format_money, parse_stored_money, round_money
 
 

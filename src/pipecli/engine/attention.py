@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 
 from pipecli.models import OPEN, Pipeline
 from pipecli.engine.facts import Timeline
-from pipecli.reports import days_between, weighted
+from pipecli.engine.figures import days_between, weighted
 
 DEFAULT_ROT_DAYS = 30  # for ranking only, when a stage sets no rot_days
 CLOSE_HORIZON_DAYS = 30

@@ -1,0 +1,1 @@
+"""Exchange with other tools: import (CSV, JSON lines, CRM exports) and export."""
