@@ -10,6 +10,7 @@ from pathlib import Path
 from pipecli.errors import NotFound, PipeError, UsageError
 from pipecli.models import Pipeline
 from pipecli.pipeline import DEFAULT_NAME, parse_workspace
+from pipecli.safefile import append_text, replace_text
 from pipecli.store import open_store
 
 _STORE_LINE = re.compile(r"^store:.*$", re.MULTILINE)
@@ -64,9 +65,7 @@ def init_workspace(folder: Path, template: str, store_kind: str, *, force: bool)
         ws = parse_workspace(text, target)
         store = open_store(ws.store_path)
         kept = store.exists()
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-        tmp.replace(target)
+        replace_text(target, text)
         if not kept:
             store.create()
         helpers = [p for p in (_ensure_lines(folder / ".gitattributes", GITATTRIBUTES),
@@ -78,6 +77,8 @@ def init_workspace(folder: Path, template: str, store_kind: str, *, force: bool)
 
 def _ensure_lines(path: Path, block: str) -> Path | None:
     """Add the block's lines that the file lacks; returns the path if it changed."""
+    if path.is_symlink():
+        raise PipeError(f"{path} is a symbolic link; pipe does not write through it")
     existing = path.read_text("utf-8") if path.exists() else ""
     missing = [line for line in block.splitlines()
                if line and not line.startswith("#") and line not in existing.splitlines()]
@@ -85,6 +86,5 @@ def _ensure_lines(path: Path, block: str) -> Path | None:
         return None
     prefix = "" if not existing or existing.endswith("\n") else "\n"
     comment = block.splitlines()[0]
-    with path.open("a", encoding="utf-8", newline="\n") as f:
-        f.write(prefix + comment + "\n" + "\n".join(missing) + "\n")
+    append_text(path, prefix + comment + "\n" + "\n".join(missing) + "\n")
     return path

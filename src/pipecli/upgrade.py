@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipecli.errors import PipeError, StoreError
 from pipecli.pipeline import load_workspace
+from pipecli.safefile import replace_text, write_new
 from pipecli.store import backend_for, schema
 from pipecli.store.codec import encode_line, row_to_deal
 from pipecli.store.legacy import UPGRADE_WRITER, LegacyStore, convert, old_sqlite_events
@@ -38,6 +39,9 @@ def _upgrade_csv(yaml_path: Path, path: Path) -> str:
     old = LegacyStore(path)
     if not old.exists():
         raise PipeError(f"{path} does not exist; there is nothing to upgrade")
+    for f in old.files():
+        if f.is_symlink():
+            raise PipeError(f"{f} is a symbolic link; pipe does not read through it")
     events = convert(old.old_events()) if old.history_path.exists() else []
     folder = path.with_suffix("")
     store = LogStore(folder)
@@ -49,8 +53,7 @@ def _upgrade_csv(yaml_path: Path, path: Path) -> str:
         by_month[e.recorded[:7]].append(e)
     for month, chunk in sorted(by_month.items()):
         target = folder / f"{month}-{UPGRADE_WRITER}.csv"
-        target.write_text(HEADER + "".join(encode_line(e) for e in chunk), encoding="utf-8",
-                          newline="\n")
+        write_new(target, HEADER + "".join(encode_line(e) for e in chunk))
     backup = store.local / "upgrade-backup"
     backup.mkdir(exist_ok=True)
     for f in old.files():
@@ -74,9 +77,7 @@ def _point_yaml_at(yaml_path: Path, old: Path, new: Path) -> None:
     if count != 1:
         raise StoreError(f"the store was converted to {new_name}/ but the `store:` line of "
                          f"{yaml_path.name} could not be found; set it to `store: {new_name}`")
-    tmp = yaml_path.with_name(f".{yaml_path.name}.tmp")
-    tmp.write_text(changed, encoding="utf-8", newline="\n")
-    os.replace(tmp, yaml_path)
+    replace_text(yaml_path, changed)
 
 
 def _compare(store, old_deals: Path) -> str:
@@ -110,6 +111,8 @@ def _essentials(d) -> tuple:
 
 
 def _upgrade_sqlite(path: Path) -> str:
+    if path.is_symlink():
+        raise PipeError(f"{path} is a symbolic link; pipe does not follow it")
     conn = sqlite3.connect(path)
     try:
         found = dict(conn.execute("SELECT key, value FROM meta"))

@@ -22,7 +22,18 @@ _AMOUNT = re.compile(r"^(?P<num>\d{1,3}(?:[,_]\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?
 
 ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
 ID_LENGTH = 8
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # the one rule: refused on input, escaped on output
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard_formula(cell: str) -> str:
+    """A spreadsheet must never run a cell as a formula: such text gets a leading '."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def unguard_formula(cell: str) -> str:
+    """Undo guard_formula (what pipe's own CSV export wrote)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
 def minor_units(currency: str) -> int:
@@ -221,7 +232,7 @@ def clean_text(text: str, *, what: str, required: bool = False, limit: int = 500
     value = text.strip()
     if required and not value:
         raise UsageError(f"{what} must not be empty")
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise UsageError(f"{what} contains control characters (such as escape codes or line "
                          f"breaks); use plain text")
     if len(value) > limit:

@@ -439,14 +439,10 @@ def export(
         raise UsageError(f"--format must be one of {', '.join(exporting.FORMATS)}")
     ws, store = open_workspace(file)
     name = ws.pipeline(pipeline).name if pipeline else None
-    text = exporting.export(store, fmt=fmt, history=history, pipeline=name)
     if output is None:
-        render.write(text)
+        exporting.export(store, sys.stdout, fmt=fmt, history=history, pipeline=name)
         return
-    try:
-        output.write_text(text, encoding="utf-8", newline="\n")
-    except OSError as e:
-        raise UsageError(f"cannot write {output}: {e.strerror}") from None
+    exporting.export_to(output, store, fmt=fmt, history=history, pipeline=name)
     say(f"Wrote {output}.")
 
 

@@ -4,20 +4,17 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
+from pathlib import Path
+from typing import Iterable, TextIO
 
+from pipecli.errors import UsageError
 from pipecli.store import Store
-from pipecli.store.codec import (DEAL_COLUMNS, EVENT_COLUMNS, deal_to_row, event_to_row)
+from pipecli.store.codec import DEAL_COLUMNS, EVENT_COLUMNS, deal_to_row
+from pipecli.values import guard_formula
 
 FORMATS = ("csv", "json", "jsonl")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBERS = {"value", "probability"}
-
-
-def _guard(cell: str) -> str:
-    """A spreadsheet must never run a cell as a formula: prefix such text with '."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def _typed(column: str, cell: str):
@@ -31,26 +28,61 @@ def _typed(column: str, cell: str):
     return cell if cell != "" or column not in ("close_date", "closed_at") else None
 
 
-def export(store: Store, *, fmt: str, history: bool, pipeline: str | None = None) -> str:
-    """The store's deals (or events) as text in fmt."""
+def export(store: Store, out: TextIO, *, fmt: str, history: bool,
+           pipeline: str | None = None) -> None:
+    """Write the store's deals (or events) to `out` in fmt, row by row (a million events
+    are never held at once). Events are written as stored, in recording order."""
     columns = EVENT_COLUMNS if history else DEAL_COLUMNS
     with store.read() as snapshot:
         if history:
-            deals = None if pipeline is None else {row[0] for row in snapshot.conn.execute(
-                "SELECT DISTINCT deal_id FROM versions WHERE pipeline = ?", (pipeline,))}
-            rows = [event_to_row(e) for e in snapshot.events()
-                    if deals is None or e.deal_id in deals]
+            where, params = "", ()
+            if pipeline is not None:
+                where = "WHERE deal IN (SELECT deal_id FROM versions WHERE pipeline = ?)"
+                params = (pipeline,)
+            rows = (list(row) for row in snapshot.conn.execute(
+                f"SELECT {', '.join(EVENT_COLUMNS)} FROM events {where} "
+                f"ORDER BY recorded, id", params))
         else:
-            rows = [deal_to_row(d) for d in snapshot.deals()
-                    if pipeline is None or d.pipeline == pipeline]
+            rows = (deal_to_row(d) for d in snapshot.deals()
+                    if pipeline is None or d.pipeline == pipeline)
+        _write(out, fmt, columns, rows)
+
+
+def _write(out: TextIO, fmt: str, columns, rows: Iterable[list[str]]) -> None:
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
+        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_guard(c) for c in row])
-        return buf.getvalue()
-    objects = [{c: _typed(c, cell) for c, cell in zip(columns, row)} for row in rows]
-    if fmt == "json":
-        return json.dumps(objects, indent=2, ensure_ascii=False) + "\n"
-    return "".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
+            writer.writerow([guard_formula(c) for c in row])
+        return
+    objects = ({c: _typed(c, cell) for c, cell in zip(columns, row)} for row in rows)
+    if fmt == "jsonl":
+        for o in objects:
+            out.write(json.dumps(o, ensure_ascii=False) + "\n")
+        return
+    first = True
+    for o in objects:
+        text = json.dumps(o, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        out.write(("[\n  " if first else ",\n  ") + text)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+
+
+def export_to(path: Path, store: Store, **options) -> None:
+    """Export into a file: written beside it and renamed over it when complete, so a
+    failed export leaves no half file (and never writes through a planted link)."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with open(fd, "w", encoding="utf-8", newline="\n") as out:
+            export(store, out, **options)
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {e.strerror}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

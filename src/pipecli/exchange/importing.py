@@ -21,7 +21,8 @@ from pipecli.errors import PipeError, UsageError
 from pipecli.models import LOST, OPEN, WON, Deal, Event, Kind, Pipeline, Workspace
 from pipecli.store import Store
 from pipecli.store.codec import DEAL_COLUMNS, EVENT_COLUMNS, row_to_event
-from pipecli.values import MAX_VALUE, normalize_money, now, parse_stored_money
+from pipecli.values import (MAX_VALUE, normalize_money, now, parse_stored_money,
+                            unguard_formula)
 
 FIELDS = ("id", "name", "stage", "status", "value", "probability", "company", "contact",
           "email", "owner", "source", "close_date", "tags", "lost_reason", "created_at",
@@ -68,12 +69,9 @@ AUTO = {
     "probability": "probability", "note": "note", "notes": "note",
 }
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_FORMULA_GUARD = re.compile(r"^'[=+\-@\t\r]")
 
 
-def _unguard(text: str) -> str:
-    """Undo the ' that pipe's CSV export puts before formula-like text."""
-    return text[1:] if _FORMULA_GUARD.match(text) else text
+_unguard = unguard_formula  # the ' pipe's CSV export puts before formula-like text
 
 
 def _norm(header: str) -> str:

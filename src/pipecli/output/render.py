@@ -15,18 +15,15 @@ escaped (\\x1b) rather than sent to the terminal.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Sequence
 
-from pipecli.values import format_money
+from pipecli.values import CONTROL, format_money, guard_formula
 
 FORMATS = ("table", "plain", "csv", "tsv", "json", "markdown")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMERIC = ("money", "number", "percent", "rate", "days")
 
 
@@ -98,7 +95,7 @@ def default_format() -> str:
 
 def shown(text: str) -> str:
     """User text made safe for a terminal: control characters escaped, nothing else."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _human(value: Any, kind: str, currency: str) -> str:
@@ -135,9 +132,7 @@ def _machine(value: Any, kind: str) -> str:
     if isinstance(value, (list, tuple)):
         value = ";".join(value)
     text = shown(str(value))
-    if kind == "text" and text.startswith(_FORMULA_START):
-        return "'" + text  # never let a spreadsheet run a cell as a formula
-    return text
+    return guard_formula(text) if kind == "text" else text
 
 
 def to_json(value: Any) -> Any:

@@ -61,7 +61,7 @@ CREATE TABLE versions (
     handoffs INTEGER NOT NULL, returns INTEGER NOT NULL, close_day INTEGER
 );
 CREATE INDEX versions_by_deal ON versions (deal_id, valid_from);
-CREATE TABLE current AS SELECT * FROM versions WHERE 0;
+CREATE TABLE current AS SELECT * FROM versions WHERE 1 = 0;
 CREATE INDEX current_by_deal ON current (deal_id);
 CREATE TABLE stays (
     deal_id TEXT NOT NULL, pipeline TEXT NOT NULL, stage TEXT NOT NULL,
