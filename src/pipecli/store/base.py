@@ -153,6 +153,7 @@ class Transaction(Snapshot):
     def __init__(self, conn: sqlite3.Connection):
         super().__init__(conn)
         self.appended: list[Event] = []
+        self.count = 0  # events landed by this transaction
         self._last_recorded: str | None = None
 
     def taken_ids(self):
@@ -174,9 +175,12 @@ class Transaction(Snapshot):
         """Put ready-made events in the database (and, on commit, the log)."""
         schema.insert_events(self.conn, events, self.source_name())
         schema.refold(self.conn, dict.fromkeys(e.deal_id for e in events), self.trusted)
-        self.appended.extend(events)
+        self.count += len(events)
+        if self.keeps_events:
+            self.appended.extend(events)
 
     trusted = False  # the events table is the truth here: check what is read back
+    keeps_events = False  # the file store keeps them, to append to the log at commit
 
     def source_name(self) -> str:
         return ""

@@ -496,6 +496,7 @@ def _write_error(path: Path, e: OSError) -> StoreError:
 
 class LogTransaction(Transaction):
     trusted = True  # the index holds only lines checked when they were read
+    keeps_events = True
 
     def __init__(self, conn: sqlite3.Connection, source: str):
         super().__init__(conn)
