@@ -49,36 +49,51 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
     m, p = int(as_of.timestamp()), pipeline.name
     cohort, in_window, days = _window(filters)
 
+    # One pass gives the deals per stage (count, value, age), their weighted value (by
+    # probability) and the open/won/lost outcomes (in the closing window).
     here = {s.key: StageNow() for s in pipeline.stages}
-    strays = []
-    for stage, count, value, age_n, age_total in conn.execute(
-            "SELECT stage, count(*), sum(value_milli), count(stay_start), "
-            "sum(:m - stay_start) FROM temp.facts WHERE pipeline = :p GROUP BY stage",
-            {"m": m, "p": p}):
+    strays: list[str] = []
+    outcomes = Outcomes()
+    totals = {OPEN: [0, ZERO], WON: [0, ZERO], LOST: [0, ZERO]}
+    ages: dict[str, list[int]] = {}
+    for stage, status, probability, count, value, aged, age_total, closed_n, closed_value in \
+            conn.execute(
+                f"SELECT stage, status, probability, count(*), sum(value_milli), "
+                f"count(stay_start), sum(:m - stay_start), "
+                f"sum(CASE WHEN {in_window} THEN 1 ELSE 0 END), "
+                f"sum(CASE WHEN {in_window} THEN value_milli END) "
+                f"FROM temp.facts WHERE pipeline = :p GROUP BY stage, status, probability",
+                {"m": m, "p": p, **days}):
         line = here.get(stage)
         if line is None:
             strays.extend(r[0] for r in conn.execute(
                 "SELECT id FROM temp.facts WHERE pipeline = :p AND stage = :s",
                 {"p": p, "s": stage}))
             continue
-        line.count, line.value = count, _money(value)
-        if pipeline.stage(stage).outcome is None:
-            line.age = Spread(age_n, age_total or 0, _median(
-                conn, "SELECT :m - stay_start AS d FROM temp.facts WHERE pipeline = :p AND "
-                      "stage = :s", {"m": m, "p": p, "s": stage}, age_n))
-    outcomes = Outcomes()
-    for stage, status, probability, value in conn.execute(
-            "SELECT stage, status, probability, sum(value_milli) FROM temp.facts "
-            "WHERE pipeline = :p AND value_milli IS NOT NULL "
-            "GROUP BY stage, status, probability", {"p": p}):
-        line = here.get(stage)
-        if line is None:
-            continue
+        amount = _money(value)
+        line.count += count
+        line.value += amount
+        age = ages.setdefault(stage, [0, 0])
+        age[0] += aged
+        age[1] += age_total or 0
         own = Decimal(probability) if probability else pipeline.stage(stage).probability
-        w = _money(value) * own / HUNDRED
+        w = amount * own / HUNDRED
         line.weighted += w
         if status == OPEN:
             outcomes.open_weighted += w
+            totals[OPEN][0] += count
+            totals[OPEN][1] += amount
+        elif status in totals:
+            totals[status][0] += closed_n or 0
+            totals[status][1] += _money(closed_value)
+    for stage, (aged, age_total) in ages.items():
+        if pipeline.stage(stage).outcome is None:
+            here[stage].age = Spread(aged, age_total, _median(
+                conn, "SELECT :m - stay_start AS d FROM temp.facts WHERE pipeline = :p AND "
+                      "stage = :s", {"m": m, "p": p, "s": stage}, aged))
+    outcomes.open_count, outcomes.open_value = totals[OPEN]
+    outcomes.won_count, outcomes.won_value = totals[WON]
+    outcomes.lost_count, outcomes.lost_value = totals[LOST]
 
     reached = [0] * len(rank)
     reached_value = [ZERO] * len(rank)
@@ -111,16 +126,6 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
             stays[stage] = Spread(n, total, _median(
                 conn, "SELECT d FROM temp.done WHERE stage = :s", {"s": stage}, n))
 
-    for status, count, value in conn.execute(
-            f"SELECT status, count(*), sum(value_milli) FROM temp.facts "
-            f"WHERE pipeline = :p AND (status = 'open' OR {in_window}) GROUP BY status",
-            {"p": p, **days}):
-        if status == OPEN:
-            outcomes.open_count, outcomes.open_value = count, _money(value)
-        elif status == WON:
-            outcomes.won_count, outcomes.won_value = count, _money(value)
-        elif status == LOST:
-            outcomes.lost_count, outcomes.lost_value = count, _money(value)
     won = (f"FROM temp.facts WHERE pipeline = :p AND status = 'won' AND "
            f"closed_s IS NOT NULL AND {in_window}")
     n, total = conn.execute(f"SELECT count(*), sum(closed_s - created_s) {won}",

@@ -40,6 +40,7 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_deal ON events (deal, recorded, id);
 CREATE INDEX events_by_order ON events (recorded, id);
+CREATE INDEX events_by_time ON events (at_s);
 CREATE TABLE deals (
     id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, name TEXT NOT NULL, stage TEXT NOT NULL,
     status TEXT NOT NULL, value_milli INTEGER, probability TEXT, company TEXT NOT NULL,
@@ -73,7 +74,7 @@ CREATE INDEX stays_by_deal ON stays (deal_id);
 # was not written by pipe and is not trusted.
 EXPECTED_OBJECTS = {("table", "meta"), ("table", "events"), ("table", "deals"),
                     ("table", "versions"), ("table", "stays"), ("index", "events_by_deal"),
-                    ("index", "events_by_order"), ("index", "deals_by_stage"),
+                    ("index", "events_by_order"), ("index", "events_by_time"), ("index", "deals_by_stage"),
                     ("index", "deals_by_name"), ("index", "versions_by_deal"),
                     ("table", "current"), ("index", "current_by_deal"),
                     ("index", "stays_by_deal")}
