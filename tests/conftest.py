@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 import io
 import json
 import sys
@@ -111,6 +112,23 @@ def workspace(tmp_path, backend) -> Path:
     store = "deals" if backend == "csv" else "deals.sqlite"
     (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store=store))
     return tmp_path
+
+
+class _OneMonth(datetime):
+    """Log files are named by the month of recording, from the real clock."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc).astimezone(tz)
+
+
+@pytest.fixture
+def one_month(monkeypatch):
+    """Fix the month log files are named by, so a test that runs across a month's end
+    still sees one file per writer."""
+    from pipecli.store import logstore
+
+    monkeypatch.setattr(logstore, "datetime", _OneMonth)
 
 
 def store_digest(folder: Path) -> dict[str, str]:

@@ -8,7 +8,6 @@ import random
 import shutil
 import sqlite3
 import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,20 +17,7 @@ from conftest import PIPELINE_YAML, add, store_digest
 NO_PROPOSAL = "  - key: proposal\n    label: Proposal\n    probability: 60\n"
 
 
-class _Month(datetime):
-    """Log files are named by the month of recording (the real clock): fixed here, so a
-    test that runs across a month's end still sees one file per writer."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc).astimezone(tz)
-
-
-@pytest.fixture(autouse=True)
-def one_month(monkeypatch):
-    from pipecli.store import logstore
-
-    monkeypatch.setattr(logstore, "datetime", _Month)
+pytestmark = pytest.mark.usefixtures("one_month")
 
 
 def git(folder, *args):

@@ -16,13 +16,11 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from conftest import PIPELINE_YAML
-from pipecli.store import logstore
 
 
 def at(day: int, hour: int = 9) -> str:
@@ -106,7 +104,7 @@ CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>", "|||||||")
 # -- helpers ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def git_env(tmp_path, monkeypatch):
+def git_env(tmp_path, monkeypatch, one_month):
     """git with a fixed identity and no configuration from outside the test's folder."""
     (tmp_path / "gitconfig").write_text("")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
@@ -117,15 +115,8 @@ def git_env(tmp_path, monkeypatch):
         monkeypatch.setenv(f"GIT_{role}_EMAIL", "pipe@example.test")
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         monkeypatch.delenv(name, raising=False)
-    # A log file is named after the month of recording (the real clock): fixed here, so a
-    # run that spans the turn of a month still sees both branches append to one file.
-    monkeypatch.setattr(logstore, "datetime", _ThisMonth)
-
-
-class _ThisMonth(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return datetime(2026, 11, 20, 10, tzinfo=timezone.utc).astimezone(tz)
+    # one_month: a log file is named after the month of recording (the real clock), fixed
+    # so a run that spans the turn of a month still sees both branches append to one file.
 
 
 def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -25,20 +24,7 @@ from pipecli.store.codec import LOG_COLUMNS, decode_line, line_crc
 LOG_NAME = re.compile(r"^\d{4}-\d\d-[0-9a-z]{8}\.csv$")
 
 
-class _Month(datetime):
-    """Log files are named by the month of recording, from the real clock: fixed here, so a
-    test that runs across a month's end still sees one file per writer."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc).astimezone(tz)
-
-
-@pytest.fixture(autouse=True)
-def one_month(monkeypatch):
-    from pipecli.store import logstore
-
-    monkeypatch.setattr(logstore, "datetime", _Month)
+pytestmark = pytest.mark.usefixtures("one_month")
 
 
 @pytest.fixture

@@ -76,3 +76,13 @@ def test_forecast_sums_by_default_and_lists_on_request(run, many):
     assert total == N
     listed = run("forecast", "--deals", "-o", "json").json()
     assert len(listed["slipped"]["deals"]) == sums["slipped"]["count"]
+
+
+def test_next_takes_the_best_from_sql_exactly_as_ranking_them_all(run, many):
+    everyone = run("next", "-n", str(N + 10), "-o", "json").json()
+    assert len(everyone) == N
+    scores = [(-d["score"], d["id"]) for d in everyone]
+    assert [d["rank"] for d in everyone] == list(range(1, N + 1))
+    assert scores[0] <= scores[-1]
+    for n in (1, 5, 37):
+        assert run("next", "-n", str(n), "-o", "json").json() == everyone[:n]

@@ -117,28 +117,38 @@ def furthest(scope: Scope, visited: str) -> int:
     return best
 
 
+def _literal(text: str) -> str:
+    """A string as an SQL literal (views take no bound parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def fill_facts(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters=None) -> None:
-    """The temporary `facts` table at `as_of`: each deal's version valid then (one indexed
-    read of current rows when as_of is now), kept by the owner/source/tag filters."""
-    conn.execute("DROP TABLE IF EXISTS temp.facts")
-    params: dict = {"m": int(as_of.timestamp()), "been": f" {scope.pipeline.name}/",
-                    "p": f" {scope.pipeline.name} "}
+    """The temporary `facts` relation at `as_of`: each deal's version valid then. As of now
+    and without owner/source/tag filters it is a view (the `current` rows are read in
+    place, nothing is copied); otherwise a table (one pass over the versions valid then,
+    which the filters are applied to)."""
+    kind = conn.execute("SELECT type FROM sqlite_temp_master WHERE name = 'facts'").fetchone()
+    if kind:
+        conn.execute(f"DROP {'VIEW' if kind[0] == 'view' else 'TABLE'} temp.facts")
+    moment = int(as_of.timestamp())
     latest = conn.execute("SELECT max(at_s) FROM events").fetchone()[0]
     # After the newest event, the valid versions are the current ones, kept apart.
-    if latest is None or params["m"] >= latest:
+    if latest is None or moment >= latest:
         table, when = "current", "1 = 1"
     else:
-        table, when = "versions", "v.valid_from <= :m AND (v.valid_to IS NULL OR v.valid_to > :m)"
+        table, when = "versions", \
+            f"v.valid_from <= {moment} AND (v.valid_to IS NULL OR v.valid_to > {moment})"
+    name = scope.pipeline.name
     if scope.whole:
         been, handed, returned = "1 = 1", "v.handoffs > 0", "v.returns > 0"
         shown_pipeline, shown_stage = "'all'", "v.pipeline || '/' || v.stage"
     else:
-        been = "instr(v.visited, :been) > 0"
-        handed = "instr(v.handed_from, :p) > 0"
-        returned = "instr(v.returned_to, :p) > 0"
+        been = f"instr(v.visited, {_literal(f' {name}/')}) > 0"
+        handed = f"instr(v.handed_from, {_literal(f' {name} ')}) > 0"
+        returned = f"instr(v.returned_to, {_literal(f' {name} ')}) > 0"
         shown_pipeline, shown_stage = "v.pipeline", "v.stage"
-    conn.execute(
-        f"CREATE TEMP TABLE facts AS SELECT v.deal_id AS id, {shown_pipeline} AS pipeline, "
+    select = (
+        f"SELECT v.deal_id AS id, {shown_pipeline} AS pipeline, "
         f"{shown_stage} AS stage, v.status AS status, v.value_milli AS value_milli, "
         f"v.created_s AS created_s, v.created_at AS created_at, v.at AS last_at, "
         f"v.stay_start AS stay_start, v.closed_s AS closed_s, v.closed_at AS closed_at, "
@@ -148,10 +158,15 @@ def fill_facts(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters=
         f"v.tags AS tags, v.probability AS probability, v.close_date AS close_date, "
         f"v.lost_reason AS lost_reason, v.pipeline AS real_pipeline, v.stage AS real_stage, "
         f"v.valid_from AS last_s, v.close_day AS close_day "
-        f"FROM {table} AS v WHERE {when} AND {been}", params)
+        f"FROM {table} AS v WHERE {when} AND {been}")
+    unfiltered = filters is None or (filters.owner is None and filters.source is None
+                                     and filters.tag is None)
+    if unfiltered and table == "current":  # read in place; the past is worth one copy
+        conn.execute(f"CREATE TEMP VIEW facts AS {select}")
+        return
+    conn.execute(f"CREATE TEMP TABLE facts AS {select}")
     conn.execute("CREATE INDEX temp.facts_by_id ON facts (id)")
-    if filters is not None:
-        _keep(conn, filters)
+    _keep(conn, filters)
 
 
 def _keep(conn: sqlite3.Connection, filters) -> None:

@@ -125,20 +125,51 @@ def stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters
 
 # -- next ------------------------------------------------------------------------------------
 
+CANDIDATES = 64  # extra rows SQL's float score hands to the exact Decimal ranking
+
+
 def ranked(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters(),
            limit: int | None = None) -> list:
     """The open deals that most deserve attention (attention.rank_open's score), best
-    first: with a limit only that many are ever held."""
-    from pipecli.engine.attention import rank_open, sort_key
+    first. With a limit, SQL orders the open deals by the same score in floating point and
+    hands the best (plus a margin) to the exact ranking, so only those reach Python."""
+    from pipecli.engine.attention import (CLOSE_HORIZON_DAYS, DEFAULT_ROT_DAYS, rank_open,
+                                          sort_key)
 
     scope = one_pipeline(pipeline)
     with store.read() as snapshot:
-        fill_facts(snapshot.conn, scope, as_of, filters)
-        scored = rank_open(pipeline, timelines(snapshot.conn, scope, "AND status = 'open'"),
-                           as_of)
+        conn = snapshot.conn
+        fill_facts(conn, scope, as_of, filters)
         if limit is None:
+            scored = rank_open(pipeline, timelines(conn, scope, "AND status = 'open'"), as_of)
             return sorted(scored, key=sort_key)
-        return heapq.nsmallest(limit, scored, key=sort_key)
+        params: dict = {"m": int(as_of.timestamp()), "today": as_of.date().toordinal(),
+                        "p": pipeline.name}
+        probability = _stage_case(pipeline, params, "prob", lambda s: float(s.probability), 0)
+        rot = _stage_case(pipeline, params, "rot", lambda s: s.rot_days or DEFAULT_ROT_DAYS,
+                          DEFAULT_ROT_DAYS)
+        weighted = (f"(coalesce(value_milli, 0) / 1000.0 * (CASE WHEN probability IS NULL "
+                    f"THEN {probability} ELSE CAST(probability AS REAL) END) / 100.0)")
+        stale = f"((:m - last_s) / 86400.0 / {rot})"
+        near = f"(1 - (close_day - :today) / {float(CLOSE_HORIZON_DAYS)})"
+        urgency = (f"(CASE WHEN {stale} > 2.0 THEN 2.0 ELSE {stale} END + "
+                   f"CASE WHEN close_day IS NULL THEN 0 WHEN close_day < :today THEN 2.0 "
+                   f"WHEN {near} < 0 THEN 0 ELSE {near} END)")
+        rows = conn.execute(
+            f"SELECT * FROM temp.facts WHERE pipeline = :p AND status = 'open' "
+            f"ORDER BY {weighted} * (1 + {urgency}) DESC, {urgency} DESC, id "
+            f"LIMIT {int(limit) + CANDIDATES}", params)
+        candidates = [timeline_of(row) for row in rows]
+    return heapq.nsmallest(limit, rank_open(pipeline, candidates, as_of), key=sort_key)
+
+
+def _stage_case(pipeline: Pipeline, params: dict, prefix: str, value, default) -> str:
+    """SQL: a per-stage number for each row (CASE stage WHEN ...)."""
+    whens = []
+    for i, s in enumerate(pipeline.stages):
+        params[f"{prefix}{i}"] = s.key
+        whens.append(f"WHEN :{prefix}{i} THEN {value(s)}")
+    return f"(CASE stage {' '.join(whens)} ELSE {default} END)"
 
 
 def count_open(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters()
