@@ -36,7 +36,7 @@ def append_text(path: Path, text: str) -> None:
     """Append to `path` (created if missing), refusing a symbolic link."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
-    except OSError as e:
+    except OSError:
         if path.is_symlink():
             raise PipeError(f"{path} is a symbolic link; pipe does not write through it") \
                 from None

@@ -431,9 +431,8 @@ def export(
 
     Example: pipe export --history -o jsonl --output backup.jsonl
     """
-    from pipecli.exchange import exporting
-    from pipecli.output import render
     from pipecli.errors import UsageError
+    from pipecli.exchange import exporting
 
     if fmt not in exporting.FORMATS:
         raise UsageError(f"--format must be one of {', '.join(exporting.FORMATS)}")

@@ -10,10 +10,9 @@ import statistics
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable
 
-from pipecli.models import LOST, OPEN, WON, Pipeline
-from pipecli.engine.facts import Timeline, ranks  # noqa: F401 (ranks: re-exported)
+from pipecli.engine.facts import Timeline
+from pipecli.models import Pipeline
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)

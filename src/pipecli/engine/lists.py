@@ -5,7 +5,7 @@ not grow with the store (`--limit` bounds what is shown)."""
 from __future__ import annotations
 
 import heapq
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Iterator
 
@@ -170,15 +170,3 @@ def _stage_case(pipeline: Pipeline, params: dict, prefix: str, value, default) -
         params[f"{prefix}{i}"] = s.key
         whens.append(f"WHEN :{prefix}{i} THEN {value(s)}")
     return f"(CASE stage {' '.join(whens)} ELSE {default} END)"
-
-
-def count_open(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters()
-               ) -> int:
-    with store.read() as snapshot:
-        fill_facts(snapshot.conn, one_pipeline(pipeline), as_of, filters)
-        return snapshot.conn.execute("SELECT count(*) FROM temp.facts WHERE pipeline = ? AND "
-                                     "status = 'open'", (pipeline.name,)).fetchone()[0]
-
-
-def _day(text):
-    return date.fromisoformat(text) if text else None

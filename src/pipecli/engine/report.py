@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 from decimal import Decimal
-from pipecli.engine.facts import (Scope, Timeline, fill_facts, furthest, one_pipeline,
-                                  timelines, whole_file)
-from pipecli.models import LOST, OPEN, WON, Pipeline
-from pipecli.engine.figures import (ZERO, Filters, Outcomes, PipelineReport, Spread, StageNow, Sums,
-                             assemble, totals_of)
+
+from pipecli.engine.facts import Scope, fill_facts, furthest, one_pipeline, whole_file
+from pipecli.engine.figures import (ZERO, Filters, Outcomes, PipelineReport, Spread, StageNow,
+                                    Sums, assemble, totals_of)
+from pipecli.models import LOST, OPEN, WON
 from pipecli.store.schema import from_milli
 
 HUNDRED = Decimal(100)

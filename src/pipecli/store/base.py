@@ -17,7 +17,7 @@ from typing import Iterator
 
 from pipecli.models import Deal, Event, Kind
 from pipecli.store import schema
-from pipecli.values import format_time, new_id, parse_stored_time, recorded_stamp
+from pipecli.values import new_id, parse_stored_time, recorded_stamp
 
 EVENT_ID_LENGTH = 12
 
@@ -255,7 +255,3 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
-
-
-def format_when(moment: datetime) -> str:
-    return format_time(moment)

@@ -18,8 +18,7 @@ from typing import Iterable, Iterator
 
 from pipecli.engine.fold import Folded, fold
 from pipecli.models import Deal, Event
-from pipecli.store.codec import (EVENT_COLUMNS, FIELD_COLUMNS, money_text, row_to_event,
-                                 trusted_event)
+from pipecli.store.codec import EVENT_COLUMNS, money_text, row_to_event, trusted_event
 from pipecli.values import format_time
 
 FORMAT = "pipe-store"
