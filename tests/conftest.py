@@ -149,3 +149,13 @@ def add(run, *args) -> str:
     result = run("add", *args)
     assert result.code == 0, result.err
     return result.out.strip()
+
+
+def everything(run, ids=()) -> dict:
+    """All a user can see of a store: deals, report, log, and each deal with its history."""
+    seen = {"list": run("list", "--status", "all", "-o", "json").json(),
+            "report": run("report", "-o", "json").json(),
+            "log": run("log", "-n", "100", "-o", "json").json()}
+    for deal_id in ids:
+        seen[deal_id] = run("show", deal_id, "-o", "json").json()
+    return seen

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PIPELINE_YAML, add, store_digest
+from conftest import PIPELINE_YAML, add, everything, store_digest
 
 NO_PROPOSAL = "  - key: proposal\n    label: Proposal\n    probability: 60\n"
 
@@ -39,13 +39,6 @@ def the_log(folder: Path) -> Path:
     return path
 
 
-def everything(run, ids) -> dict:
-    seen = {"list": run("list", "--status", "all", "-o", "json").json(),
-            "report": run("report", "-o", "json").json(),
-            "log": run("log", "-n", "100", "-o", "json").json()}
-    for deal_id in ids:
-        seen[deal_id] = run("show", deal_id, "-o", "json").json()
-    return seen
 
 
 def test_a_clean_store_passes(run, workspace):

@@ -98,3 +98,21 @@ def test_stays_and_versions_follow_the_place():
     assert [v.stay_start for v in folded.versions] == [
         T0, T0 + timedelta(days=2), T0 + timedelta(days=2), T0 + timedelta(days=5)]
     assert folded.versions[-1].visited == " sales/demo sales/lead "
+
+
+def test_check_names_an_event_of_a_deal_that_was_never_created(run, workspace):
+    """A log line for a deal with no `created` (a forged or half-merged log) is ignored by
+    every figure and named by `pipe check`, even when it is the deal's only event."""
+    from pipecli.store import open_store
+    from pipecli.pipeline import load_workspace
+
+    run("add", "Real deal", "--value", "10")
+    store = open_store(load_workspace(workspace / "pipeline.yaml").store_path)
+    orphan = ev(9, Kind.MOVED, pipeline="sales", stage="proposal", status="open")
+    with store.write() as tx:
+        tx.land([orphan])
+    result = run("check")
+    assert result.code == 1
+    assert f"event {orphan.id} (moved) comes before the deal's creation; it is ignored" \
+        in result.out
+    assert [d["name"] for d in run("list", "-o", "json").json()] == ["Real deal"]

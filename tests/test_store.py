@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PIPELINE_YAML, add, store_digest
+from conftest import PIPELINE_YAML, add, everything, store_digest
 from pipecli.store.codec import LOG_COLUMNS, decode_line, line_crc
 
 LOG_NAME = re.compile(r"^\d{4}-\d\d-[0-9a-z]{8}\.csv$")
@@ -90,14 +90,6 @@ def cells_of(line: bytes) -> list[str]:
     return next(csv.reader([body]))
 
 
-def everything(run, ids=()) -> dict:
-    """All a user can see of a store: deals, report, log, and each deal with its history."""
-    seen = {"list": run("list", "--status", "all", "-o", "json").json(),
-            "report": run("report", "-o", "json").json(),
-            "log": run("log", "-n", "100", "-o", "json").json()}
-    for deal_id in ids:
-        seen[deal_id] = run("show", deal_id, "-o", "json").json()
-    return seen
 
 
 def busy_history(run) -> list[str]:

@@ -54,19 +54,18 @@ def _store_findings(ws: Workspace, snap: Snapshot, where: str) -> list[Finding]:
     out: list[Finding] = []
     for deal in snap.deals():
         out += _deal_problems(ws, f"{where}: deal {deal.id}", deal)
-    batch: list[Event] = []
-    for event in snap.conn.execute("SELECT deal FROM events GROUP BY deal HAVING count(*) > 1"):
-        batch = list(snap.events(event[0]))
-        out += _history_problems(where, batch)
+    for (deal_id,) in snap.conn.execute("SELECT DISTINCT deal FROM events").fetchall():
+        out += _history_problems(where, list(snap.events(deal_id)))
     return out
 
 
 def _history_problems(where: str, events: list[Event]) -> list[Finding]:
     """Events the engine had to leave out, and clashes: two changes made from the same
     previous event (on two branches) that set one field differently."""
+    folded = fold(events)
     out = [Finding(f"{where}: deal {e.deal_id}", f"event {e.id} ({e.kind.value}) {why}; it "
-                   f"is ignored") for e, why in fold(events).ignored]
-    live = fold(events).in_effect
+                   f"is ignored") for e, why in folded.ignored]
+    live = folded.in_effect
     by_prev: dict[str, list[Event]] = {}
     for e in events:
         if e.id in live and not e.kind.is_revert and e.prev:

@@ -35,7 +35,8 @@ from pipecli.store import schema
 from pipecli.store.base import Snapshot, Store, Transaction
 from pipecli.store.codec import LOG_COLUMNS, decode_line, encode_line
 from pipecli.store.locking import flocked
-from pipecli.store.sqlite_store import check_format, connect, immediate, sql_error
+from pipecli.store.sqlite_store import (check_format, connect, immediate, snapshot,
+                                         sql_error)
 from pipecli.values import ID_ALPHABET, new_id
 
 LOG_NAME = re.compile(r"^(\d{4})-(\d{2})-([0-9a-z]{8})\.csv$")
@@ -154,14 +155,14 @@ class LogStore(Store):
         if not self.path.is_dir():
             from pipecli.store.sqlite_store import _empty
 
-            with _empty() as snapshot:
-                yield snapshot
+            with _empty() as nothing:
+                yield nothing
             return
         try:
             self._ensure_local()
         except (OSError, StoreError):
-            with self._in_memory() as snapshot:  # a read-only checkout still reads
-                yield snapshot
+            with self._in_memory() as snap:  # a read-only checkout still reads
+                yield snap
             return
         conn = self._connect()
         try:
@@ -170,15 +171,14 @@ class LogStore(Store):
             if not current:
                 with flocked(self.local / "lock", exclusive=True, name=self.path.name):
                     self._catch_up(conn)
-            # The snapshot is taken now; the lock is not held while the command reads.
-            conn.execute("BEGIN")
-            conn.execute("SELECT 1 FROM meta").fetchone()
-            yield Snapshot(conn)
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            raise sql_error(e, self.index_path) from None
-        finally:
+        except BaseException as e:
             conn.close()
+            if isinstance(e, sqlite3.Error):
+                raise sql_error(e, self.index_path) from None
+            raise
+        # The view is taken now; the lock is not held while the command reads.
+        with snapshot(conn, self.index_path) as snap:
+            yield snap
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:

@@ -110,23 +110,15 @@ class SqliteStore(Store):
 
     @contextmanager
     def read(self) -> Iterator[Snapshot]:
-        if not self.path.exists():
-            with _empty() as snapshot:
-                yield snapshot
+        conn, empty = self._open(create=False) if self.path.exists() else (None, True)
+        if empty:  # never written: nothing to read
+            if conn is not None:
+                conn.close()
+            with _empty() as nothing:
+                yield nothing
             return
-        conn, empty = self._open(create=False)
-        try:
-            if empty:
-                with _empty() as snapshot:
-                    yield snapshot
-                return
-            conn.execute("BEGIN")
-            yield Snapshot(conn)
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            raise sql_error(e, self.path) from None
-        finally:
-            conn.close()
+        with snapshot(conn, self.path) as snap:
+            yield snap
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
@@ -136,6 +128,22 @@ class SqliteStore(Store):
             if empty and not schema.objects(conn):  # another process may have created it
                 schema.create_schema(conn)
             yield Transaction(conn)
+
+
+@contextmanager
+def snapshot(conn: sqlite3.Connection, path: Path) -> Iterator[Snapshot]:
+    """One read transaction: a consistent view for the whole command, however long it
+    reads (WAL: writers go on meanwhile); an SQLite error becomes one sentence; the
+    connection is closed."""
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT 1 FROM meta").fetchone()  # the view is fixed from here
+        yield Snapshot(conn)
+        conn.execute("COMMIT")
+    except sqlite3.Error as e:
+        raise sql_error(e, path) from None
+    finally:
+        conn.close()
 
 
 @contextmanager
