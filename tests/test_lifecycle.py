@@ -313,3 +313,15 @@ def test_version_and_help(run):
                     "report", "init", "templates", "stages"):
         result = run(command, "--help")
         assert result.code == 0 and "Example:" in result.out, command
+
+
+def test_a_deal_holds_at_most_50_tags(run, workspace):
+    """Every value is bounded, so no accepted command can grow a log line without end."""
+    deal = add(run, "Tagged", *[f"--tag=t{i}" for i in range(50)])
+    before = store_digest(workspace)
+    for args in (("add", "Too many", *[f"--tag=t{i}" for i in range(51)]),
+                 ("edit", deal, "--tag", "one-more")):
+        result = run(*args)
+        assert result.code == 2, result
+        assert "tags; the limit is 50" in result.err and result.err.count("\n") == 1
+        assert store_digest(workspace) == before

@@ -859,3 +859,26 @@ def test_two_branches_appending_to_one_file_merge_cleanly(run, log_workspace):
     history = run("show", ids[1], "-o", "json").json()["history"]
     assert [e["event"] for e in history] == ["created", "moved"]
     assert run("check").code == 0
+
+
+@pytest.mark.parametrize("target", ["outside", "inside"])
+def test_upgrade_does_not_read_through_a_planted_link(run, tmp_path, target):
+    """An old-layout store whose files are links is not read or moved: one sentence, exit
+    1, nothing changed. A link out of the workspace is refused by the pipeline loader; one
+    inside it (to another file of the repository) by the upgrade itself."""
+    work = tmp_path / "work"
+    work.mkdir()
+    secret = (tmp_path / "secret.csv") if target == "outside" else (work / "notes.csv")
+    secret.write_text("not yours\n")
+    (work / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals.csv"))
+    (work / "deals.csv").symlink_to(secret)
+    (work / "deals.history.csv").symlink_to(secret)
+    before = sorted(p.name for p in work.iterdir())
+    result = run("upgrade", "-f", str(work / "pipeline.yaml"))
+    assert result.code == 1 and result.err.count("\n") == 1
+    expected = ("is outside the folder of pipeline.yaml" if target == "outside"
+                else "is a symbolic link; pipe does not read through it")
+    assert expected in result.err
+    assert secret.read_text() == "not yours\n"
+    assert sorted(p.name for p in work.iterdir()) == before
+    assert "store: deals.csv" in (work / "pipeline.yaml").read_text()
