@@ -52,7 +52,8 @@ EVENT_KINDS = tuple(k.value for k in Kind)
 # Fields an event may set (tags change through tags_added / tags_removed instead, so two
 # people tagging one deal on two branches both keep their tag).
 SETTABLE_FIELDS = ("pipeline", "stage", "status", "name", "value", "probability", "company",
-                   "contact", "email", "owner", "source", "close_date", "lost_reason")
+                   "contact", "email", "owner", "source", "close_date", "lost_reason",
+                   "currency", "external_id")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class Pipeline:
     currency: str
     stages: tuple[Stage, ...]
     lost_reasons: tuple[str, ...] = ()
+    # Exchange rates into `currency`: (code, units of `currency` one unit of code is worth).
+    rates: tuple[tuple[str, Decimal], ...] = ()
 
     def stage(self, key: str) -> Stage | None:
         for s in self.stages:
@@ -161,6 +164,8 @@ class Deal:
     tags: tuple[str, ...] = ()
     lost_reason: str = ""
     closed_at: datetime | None = None
+    currency: str = ""  # ISO 4217 code; "" = the pipeline's currency
+    external_id: str = ""  # the id the source system gave it, exactly as written there
 
     def with_changes(self, **changes) -> "Deal":
         return replace(self, **changes)

@@ -22,7 +22,7 @@ from pipecli.models import LOST, OPEN, WON, Deal, Event, Kind
 from pipecli.values import parse_stored_money, parse_stored_probability
 
 _TEXT = ("pipeline", "stage", "status", "name", "company", "contact", "email", "owner",
-         "source", "lost_reason")
+         "source", "lost_reason", "currency", "external_id")
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,8 @@ def _deal(deal_id: str, s: dict, tags: list[str], created_at, updated_at, closed
                 value=_money(s["value"]), probability=_probability(s["probability"]),
                 company=s["company"], contact=s["contact"], email=s["email"], owner=s["owner"],
                 source=s["source"], close_date=_day(s["close_date"]), tags=tuple(tags),
-                lost_reason=s["lost_reason"], closed_at=closed_at)
+                lost_reason=s["lost_reason"], closed_at=closed_at, currency=s["currency"],
+                external_id=s["external_id"])
 
 
 # A deal's versions repeat the same texts: each is parsed once.

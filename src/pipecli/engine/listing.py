@@ -8,13 +8,10 @@ from pipecli.errors import NotFound, UsageError
 from pipecli.models import OPEN, Deal, Workspace
 from pipecli.ops import find_stage
 from pipecli.store import Store
-from pipecli.store.base import deal_of
+from pipecli.store.base import DEAL_SQL_COLUMNS, deal_of
 from pipecli.store.schema import register_functions
 
 SORTS = ("stage", "value", "name", "created", "updated", "close", "company", "owner", "id")
-_COLUMNS = ("id, pipeline, name, stage, status, value_milli, probability, company, contact, "
-            "email, owner, source, close_date, tags, lost_reason, created_at, updated_at, "
-            "closed_at")
 
 
 def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | None,
@@ -53,7 +50,7 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
     if status != "all":
         params["status"] = status
     order = _order(ws, sort, reverse, params)
-    sql = f"SELECT {_COLUMNS} FROM deals WHERE {shown} ORDER BY {order}"
+    sql = f"SELECT {DEAL_SQL_COLUMNS} FROM deals WHERE {shown} ORDER BY {order}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
 

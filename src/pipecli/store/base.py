@@ -42,9 +42,9 @@ class DealFilter:
                 and (self.tag is None or self.tag.lower() in (t.lower() for t in deal.tags)))
 
 
-_DEAL_COLUMNS = ("id, pipeline, name, stage, status, value_milli, probability, company, "
+DEAL_SQL_COLUMNS = ("id, pipeline, name, stage, status, value_milli, probability, company, "
                  "contact, email, owner, source, close_date, tags, lost_reason, created_at, "
-                 "updated_at, closed_at")
+                 "updated_at, closed_at, currency, external_id")
 
 
 def deal_of(row) -> Deal:
@@ -53,7 +53,8 @@ def deal_of(row) -> Deal:
     from decimal import Decimal
 
     (id_, pipeline, name, stage, status, value, probability, company, contact, email, owner,
-     source, close_date, tags, lost_reason, created_at, updated_at, closed_at) = row
+     source, close_date, tags, lost_reason, created_at, updated_at, closed_at, currency,
+     external_id) = row
     return Deal(id=id_, pipeline=pipeline, name=name, stage=stage, status=status,
                 created_at=parse_stored_time(created_at),
                 updated_at=parse_stored_time(updated_at), value=schema.from_milli(value),
@@ -61,7 +62,8 @@ def deal_of(row) -> Deal:
                 contact=contact, email=email, owner=owner, source=source,
                 close_date=date.fromisoformat(close_date) if close_date else None,
                 tags=tuple(t for t in tags.split(";") if t), lost_reason=lost_reason,
-                closed_at=parse_stored_time(closed_at) if closed_at else None)
+                closed_at=parse_stored_time(closed_at) if closed_at else None,
+                currency=currency, external_id=external_id)
 
 
 class Snapshot:
@@ -71,7 +73,7 @@ class Snapshot:
         self.conn = conn
 
     def _select(self, where: str = "", params=()) -> Iterator[Deal]:
-        for row in self.conn.execute(f"SELECT {_DEAL_COLUMNS} FROM deals {where} ORDER BY id",
+        for row in self.conn.execute(f"SELECT {DEAL_SQL_COLUMNS} FROM deals {where} ORDER BY id",
                                      params):
             yield deal_of(row)
 
@@ -94,15 +96,24 @@ class Snapshot:
         """The deal with exactly this id (None when there is none, or it was deleted)."""
         return next(self._select("WHERE id = ?", (deal_id,)), None)
 
+    def by_external_id(self, external_id: str) -> list[Deal]:
+        """Deals whose source-system id is exactly this (case-sensitive, as imported)."""
+        return list(self._select("WHERE external_id = ?", (external_id,))) \
+            if external_id else []
+
     def lookup(self, ref: str) -> list[Deal]:
-        """Deals a reference may mean: an exact id wins; otherwise every deal whose id
-        starts with it or whose name equals it, ignoring case. Several = ambiguous."""
+        """Deals a reference may mean: an exact id wins, then an exact external id (as the
+        source system wrote it); otherwise every deal whose id starts with it or whose name
+        equals it, ignoring case. Several = ambiguous."""
         needle = ref.strip().lower()
         if not needle:
             return []
         exact = self.get(needle)
         if exact:
             return [exact]
+        external = self.by_external_id(ref.strip())
+        if external:
+            return external
         found = {}
         if needle.isalnum() and needle.isascii():
             for d in self._select("WHERE id >= ? AND id < ?", (needle, needle + "\x7f")):
@@ -171,6 +182,41 @@ class Transaction(Snapshot):
         self.land([event])
         return event
 
+    def append_all(self, drafts, advance=None, batch: int = 5000) -> int:
+        """Record many events as `append` does each (an import): `drafts` yields
+        (deal_id, kind, at, sets, tags_added, tags_removed, note); a deal's events chain
+        their `prev` in the order given. They land in batches (one refold per batch, not
+        per event); advance(n) is told after each. Returns how many were recorded."""
+        latest: dict[str, str] = {}
+        drafted: set[str] = set()
+        taken = _EventIds(self.conn)
+        pending: list[Event] = []
+        total = 0
+        for deal_id, kind, at, sets, added, removed, note in drafts:
+            if deal_id not in latest:
+                found = self.latest(deal_id)
+                latest[deal_id] = found.id if found else ""
+            event_id = new_id(_Either(drafted, taken), length=EVENT_ID_LENGTH)
+            drafted.add(event_id)
+            event = Event(id=event_id, deal_id=deal_id, at=at, kind=kind,
+                          recorded=self._next_recorded(), sets=dict(sets),
+                          tags_added=tuple(added), tags_removed=tuple(removed),
+                          prev=latest[deal_id], note=note)
+            latest[deal_id] = event_id
+            pending.append(event)
+            if len(pending) >= batch:
+                self.land(pending)
+                total += len(pending)
+                if advance:
+                    advance(len(pending))
+                pending = []
+        if pending:
+            self.land(pending)
+            total += len(pending)
+            if advance:
+                advance(len(pending))
+        return total
+
     def land(self, events: list[Event]) -> None:
         """Put ready-made events in the database (and, on commit, the log)."""
         schema.insert_events(self.conn, events, self.source_name())
@@ -211,6 +257,16 @@ class _IdsInUse:
     def __contains__(self, deal_id: str) -> bool:
         return self.conn.execute("SELECT 1 FROM events WHERE deal = ? LIMIT 1",
                                  (deal_id,)).fetchone() is not None
+
+
+class _Either:
+    """Ids taken in either of two collections."""
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.first or item in self.second
 
 
 class _EventIds(_IdsInUse):

@@ -15,7 +15,7 @@ from pipecli.values import (format_time, normalize_money, parse_stored_money,
 
 DEAL_COLUMNS = ("id", "pipeline", "name", "stage", "status", "value", "probability", "company",
                 "contact", "email", "owner", "source", "close_date", "tags", "lost_reason",
-                "created_at", "updated_at", "closed_at")
+                "created_at", "updated_at", "closed_at", "currency", "external_id")
 TAG_SEPARATOR = ";"
 
 
@@ -29,14 +29,17 @@ def deal_to_row(deal: Deal) -> list[str]:
             money_text(deal.probability), deal.company, deal.contact, deal.email, deal.owner,
             deal.source, deal.close_date.isoformat() if deal.close_date else "",
             TAG_SEPARATOR.join(deal.tags), deal.lost_reason, format_time(deal.created_at),
-            format_time(deal.updated_at), format_time(deal.closed_at) if deal.closed_at else ""]
+            format_time(deal.updated_at), format_time(deal.closed_at) if deal.closed_at else "",
+            deal.currency, deal.external_id]
 
 
 def row_to_deal(row) -> Deal:
     """Parse DEAL_COLUMNS cells; raises ValueError naming the column at fault."""
-    cells = dict(zip(DEAL_COLUMNS, row))
+    if len(row) == len(DEAL_COLUMNS) - len(ADDED_FIELDS):  # written before version 4
+        row = [*row, *("" for _ in ADDED_FIELDS)]
     if len(row) != len(DEAL_COLUMNS):
         raise ValueError(f"has {len(row)} cells, expected {len(DEAL_COLUMNS)}")
+    cells = dict(zip(DEAL_COLUMNS, row))
     return deal_from_cells(cells)
 
 
@@ -69,28 +72,34 @@ def deal_from_cells(cells: dict[str, str]) -> Deal:
         lost_reason=cell("lost_reason"),
         created_at=parsed("created_at", parse_stored_time),
         updated_at=parsed("updated_at", parse_stored_time),
-        closed_at=parsed("closed_at", parse_stored_time))
+        closed_at=parsed("closed_at", parse_stored_time), currency=cell("currency"),
+        external_id=cell("external_id"))
 
 
 # The event log's columns, in this order. `sets` names the fields the event sets, so an
 # empty cell in a named column clears that field and an empty cell elsewhere means "not
 # touched". `crc` (CRC-32 of the rest of the line, 8 hex digits) makes a line torn by a
 # crash, or edited by hand, detectable: it is never read as data.
+# Fields added in version 4 come last, so a line written before has the same cells up to
+# `note` and is read with these empty.
 FIELD_COLUMNS = SETTABLE_FIELDS
+ADDED_FIELDS = ("currency", "external_id")
 EVENT_COLUMNS = ("id", "recorded", "deal", "at", "kind", "prev", "target", "sets",
-                 *FIELD_COLUMNS, "tags_added", "tags_removed", "note")
+                 *(f for f in FIELD_COLUMNS if f not in ADDED_FIELDS), "tags_added",
+                 "tags_removed", "note", *ADDED_FIELDS)
 LOG_COLUMNS = (*EVENT_COLUMNS, "crc")
 _FIELD_SEPARATOR = " "
 
 
 def event_to_row(event: Event) -> list[str]:
     """The event's cells, in EVENT_COLUMNS order."""
-    return [event.id, event.recorded, event.deal_id, format_time(event.at), event.kind.value,
-            event.prev, event.target, _FIELD_SEPARATOR.join(f for f in FIELD_COLUMNS
-                                                            if f in event.sets),
-            *(event.sets.get(f, "") for f in FIELD_COLUMNS),
-            TAG_SEPARATOR.join(event.tags_added), TAG_SEPARATOR.join(event.tags_removed),
-            event.note]
+    cells = {"id": event.id, "recorded": event.recorded, "deal": event.deal_id,
+             "at": format_time(event.at), "kind": event.kind.value, "prev": event.prev,
+             "target": event.target,
+             "sets": _FIELD_SEPARATOR.join(f for f in FIELD_COLUMNS if f in event.sets),
+             "tags_added": TAG_SEPARATOR.join(event.tags_added),
+             "tags_removed": TAG_SEPARATOR.join(event.tags_removed), "note": event.note}
+    return [cells[c] if c in cells else event.sets.get(c, "") for c in EVENT_COLUMNS]
 
 
 _ID_CHARS = set("0123456789abcdefghjkmnpqrstvwxyz")
@@ -99,7 +108,10 @@ _DEAL_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
 def row_to_event(row) -> Event:
-    """Parse EVENT_COLUMNS cells; raises ValueError naming the column at fault."""
+    """Parse EVENT_COLUMNS cells (or those of a line written before version 4); raises
+    ValueError naming the column at fault."""
+    if len(row) == len(EVENT_COLUMNS) - len(ADDED_FIELDS):
+        row = [*row, *("" for _ in ADDED_FIELDS)]
     if len(row) != len(EVENT_COLUMNS):
         raise ValueError(f"has {len(row)} cells, expected {len(EVENT_COLUMNS)}")
     c = dict(zip(EVENT_COLUMNS, row))
@@ -167,6 +179,8 @@ def check_field_texts(sets: dict) -> None:
             continue
         if name in ("pipeline", "stage") and not _PLACE_NAME.match(text):
             raise ValueError(f"column {name}: {text[:40]!r} is not a pipeline name or stage key")
+        if name == "currency" and not _CURRENCY_CODE.match(text):
+            raise ValueError(f"column currency: {text[:40]!r} is not a currency code")
         if name == "status" and text not in STATUSES:
             raise ValueError(f"column status: {text!r} is not open, won or lost")
         elif name == "value":
@@ -181,6 +195,7 @@ def check_field_texts(sets: dict) -> None:
 
 
 MAX_TEXT = 500
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 _PLACE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")  # what the pipeline file allows
 
 

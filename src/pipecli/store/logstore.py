@@ -33,7 +33,7 @@ from pipecli.errors import StoreError
 from pipecli.models import Event
 from pipecli.store import schema
 from pipecli.store.base import Snapshot, Store, Transaction
-from pipecli.store.codec import LOG_COLUMNS, decode_line, encode_line
+from pipecli.store.codec import ADDED_FIELDS, LOG_COLUMNS, decode_line, encode_line
 from pipecli.store.locking import flocked
 from pipecli.store.sqlite_store import (check_format, connect, immediate, snapshot,
                                          sql_error)
@@ -41,6 +41,9 @@ from pipecli.values import ID_ALPHABET, new_id
 
 LOG_NAME = re.compile(r"^(\d{4})-(\d{2})-([0-9a-z]{8})\.csv$")
 HEADER = ",".join(LOG_COLUMNS) + "\n"
+# Header lines a log file may start with: this version's, and version 3's (whose lines
+# lack the fields added since; codec reads them with those empty).
+HEADERS = {HEADER[:-1], ",".join(c for c in LOG_COLUMNS if c not in ADDED_FIELDS)}
 LOCAL = ".local"
 TAIL = 256  # bytes of a file's read part remembered to notice a rewrite
 CHUNK = 4 << 20  # bytes of a log file read at a time
@@ -403,7 +406,7 @@ class LogStore(Store):
                     raw = raw[3:]  # a UTF-8 byte order mark
                 try:
                     line = raw.decode("utf-8")
-                    if line == HEADER[:-1]:
+                    if line in HEADERS:
                         continue
                     events.append(decode_line(line))
                 except (UnicodeDecodeError, ValueError) as e:

@@ -22,7 +22,7 @@ from pipecli.store.codec import EVENT_COLUMNS, money_text, row_to_event, trusted
 from pipecli.values import format_time
 
 FORMAT = "pipe-store"
-VERSION = "3"
+VERSION = "4"
 MILLI = Decimal(1000)
 
 # Event columns as stored: the log's, with `deal` and the text fields as they are written.
@@ -46,9 +46,10 @@ CREATE TABLE deals (
     contact TEXT NOT NULL, email TEXT NOT NULL, owner TEXT NOT NULL, source TEXT NOT NULL,
     close_date TEXT, tags TEXT NOT NULL, lost_reason TEXT NOT NULL, created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL, closed_at TEXT, created_s INTEGER NOT NULL,
-    updated_s INTEGER NOT NULL
+    updated_s INTEGER NOT NULL, currency TEXT NOT NULL, external_id TEXT NOT NULL
 );
 CREATE INDEX deals_by_stage ON deals (pipeline, stage);
+CREATE INDEX deals_by_external_id ON deals (external_id);
 CREATE INDEX deals_by_name ON deals (lower(name));
 CREATE TABLE versions (
     deal_id TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER, at TEXT NOT NULL,
@@ -58,7 +59,8 @@ CREATE TABLE versions (
     close_date TEXT, lost_reason TEXT NOT NULL, created_s INTEGER NOT NULL,
     created_at TEXT NOT NULL, closed_s INTEGER, closed_at TEXT, stay_start INTEGER NOT NULL,
     visited TEXT NOT NULL, handed_from TEXT NOT NULL, returned_to TEXT NOT NULL,
-    handoffs INTEGER NOT NULL, returns INTEGER NOT NULL, close_day INTEGER
+    handoffs INTEGER NOT NULL, returns INTEGER NOT NULL, close_day INTEGER,
+    currency TEXT NOT NULL
 );
 CREATE INDEX versions_by_deal ON versions (deal_id, valid_from);
 CREATE TABLE current AS SELECT * FROM versions WHERE 1 = 0;
@@ -74,9 +76,29 @@ CREATE INDEX stays_by_deal ON stays (deal_id);
 EXPECTED_OBJECTS = {("table", "meta"), ("table", "events"), ("table", "deals"),
                     ("table", "versions"), ("table", "stays"), ("index", "events_by_deal"),
                     ("index", "events_by_order"), ("index", "events_by_time"), ("index", "deals_by_stage"),
-                    ("index", "deals_by_name"), ("index", "versions_by_deal"),
+                    ("index", "deals_by_name"), ("index", "deals_by_external_id"), ("index", "versions_by_deal"),
                     ("table", "current"), ("index", "current_by_deal"),
                     ("index", "stays_by_deal")}
+
+
+# Versions this one reads after `migrate`: 3 lacked the currency and external_id fields.
+MIGRATABLE = ("3",)
+_DERIVED = ("deals", "versions", "current", "stays")
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Version 3 → 4 in the caller's transaction: the events gain the two new field
+    columns (empty: not set), and every derived table is made and filled again."""
+    for column in ("currency", "external_id"):
+        conn.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    for table in _DERIVED:
+        conn.execute(f"DROP TABLE {table}")
+    for statement in SCHEMA.split(";"):
+        if any(f"CREATE TABLE {t} " in statement or f" ON {t} (" in statement
+               for t in _DERIVED):
+            conn.execute(statement)
+    set_meta(conn, "version", VERSION)
+    rebuild_all(conn)
 
 
 def create_schema(conn: sqlite3.Connection, extra: str = "", meta: dict | None = None) -> None:
@@ -199,9 +221,9 @@ def write_many(conn: sqlite3.Connection, folds: list[tuple[Folded, list[Event]]]
         stays += [(deal_id, st.pipeline, st.stage, int(st.start.timestamp()),
                    None if st.end is None else int(st.end.timestamp())) for st in folded.stays]
     conn.executemany("UPDATE events SET in_effect = ? WHERE id = ?", flips)
-    conn.executemany(f"INSERT INTO deals VALUES ({', '.join('?' * 20)})", deals)
-    conn.executemany(f"INSERT INTO versions VALUES ({', '.join('?' * 29)})", versions)
-    conn.executemany(f"INSERT INTO current VALUES ({', '.join('?' * 29)})", current)
+    conn.executemany(f"INSERT INTO deals VALUES ({', '.join('?' * 22)})", deals)
+    conn.executemany(f"INSERT INTO versions VALUES ({', '.join('?' * 30)})", versions)
+    conn.executemany(f"INSERT INTO current VALUES ({', '.join('?' * 30)})", current)
     conn.executemany("INSERT INTO stays VALUES (?, ?, ?, ?, ?)", stays)
 
 
@@ -228,7 +250,7 @@ def deal_cells(d: Deal) -> list:
             d.source, d.close_date.isoformat() if d.close_date else None, ";".join(d.tags),
             d.lost_reason, format_time(d.created_at), format_time(d.updated_at),
             format_time(d.closed_at) if d.closed_at else None, int(d.created_at.timestamp()),
-            int(d.updated_at.timestamp())]
+            int(d.updated_at.timestamp()), d.currency, d.external_id]
 
 
 def version_cells(v, end) -> list:
@@ -243,7 +265,7 @@ def version_cells(v, end) -> list:
             d.close_date.isoformat() if d.close_date else None, d.lost_reason,
             created, created_text, closed, closed_text, _stamp(v.stay_start)[1],
             v.visited, v.handed_from, v.returned_to, v.handoffs, v.returns,
-            d.close_date.toordinal() if d.close_date else None]
+            d.close_date.toordinal() if d.close_date else None, d.currency]
 
 
 def rebuild_all(conn: sqlite3.Connection) -> None:

@@ -43,6 +43,8 @@ def check_format(conn: sqlite3.Connection, path: Path, expected=schema.EXPECTED_
         raise StoreError(f"{path} is a pipe store in the layout of version "
                          f"{found['version']}; run `pipe upgrade` to convert it (a backup is "
                          f"kept)")
+    if found.get("version") in schema.MIGRATABLE:
+        return False  # the caller migrates it (schema.migrate) before using it
     if found.get("version") != schema.VERSION:
         raise StoreError(f"{path} is a pipe store of version {found.get('version')}; this "
                          f"pipe reads version {schema.VERSION}")
@@ -100,6 +102,8 @@ class SqliteStore(Store):
             if not empty or create:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
+            if not empty and schema.meta(conn).get("version") in schema.MIGRATABLE:
+                _migrate(conn)
             return conn, empty
         except sqlite3.Error as e:
             conn.close()
@@ -128,6 +132,22 @@ class SqliteStore(Store):
             if empty and not schema.objects(conn):  # another process may have created it
                 schema.create_schema(conn)
             yield Transaction(conn)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store of an earlier compatible version to this one, in one transaction
+    (another process may have done it meanwhile: the version is read again inside)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if schema.meta(conn).get("version") in schema.MIGRATABLE:
+            schema.migrate(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if schema.objects(conn) != schema.EXPECTED_OBJECTS:
+        raise StoreError("the store holds tables, indexes or triggers pipe did not create; "
+                         "it is not used")
 
 
 @contextmanager
