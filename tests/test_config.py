@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,8 @@ def test_a_good_file_loads():
     (HEAD + "colour: blue\n" + GOOD_STAGES, 5, "unknown key 'colour'"),
     (HEAD + "kind: b2c\n" + GOOD_STAGES, 5, "has the key 'kind' twice"),
     (HEAD.replace("kind: b2b", "kind: retail") + GOOD_STAGES, 2, "kind 'retail' must be one of"),
-    (HEAD.replace("USD", "dollars") + GOOD_STAGES, 3, "currency 'dollars' is not valid"),
+    (HEAD.replace("USD", "dollars") + GOOD_STAGES, 3,
+     "currency 'dollars' is not an ISO 4217 currency code"),
     (HEAD.replace("deals", "deals.txt") + GOOD_STAGES, 4, "must be a folder name (the event "
      "log, e.g. deals) or end in .sqlite / .db"),
     (HEAD.replace("store: deals", "store: ./") + GOOD_STAGES, 4, "must be a folder name"),
@@ -281,3 +283,111 @@ def test_a_store_of_the_old_csv_layout_is_refused_until_upgraded(run, tmp_path):
         assert "pipe upgrade" in result.err and "Traceback" not in result.err, command
     assert sorted((p.name, p.read_bytes()) for p in tmp_path.iterdir()) == before
     assert run("stages").code == 0  # the pipeline itself is fine
+
+
+# -- currency and rates ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, fragment", [
+    ("XYZ", "currency 'XYZ' is not an ISO 4217 currency code"),
+    ("US", "currency 'US' is not an ISO 4217 currency code"),
+    ("HRK", "currency 'HRK' is no longer an ISO 4217 currency code (replaced by EUR)"),
+    ("XAU", "currency XAU has no minor unit"),
+    ("CLF", "currency CLF has 4 decimal places, but pipe stores amounts to 3"),
+    ("", "currency must not be empty"),
+    ("[USD]", "currency must be a single value"),
+])
+def test_a_currency_pipe_cannot_keep_is_refused_with_its_line(code, fragment):
+    line, message = only(HEAD.replace("USD", code) + GOOD_STAGES)
+    assert line == 3 and fragment in message, message
+
+
+def test_a_lower_case_currency_is_read_upper_case():
+    ws = parse_workspace(HEAD.replace("USD", "eur") + GOOD_STAGES, Path("/x/p.yaml"))
+    assert ws.pipelines[0].currency == "EUR"
+
+
+RATES = """rates:
+  GBP: 1.1650
+  jpy: "0.0061"
+  CHF: 1
+  USD: 123456789012.1234567891
+"""
+
+
+def test_rates_are_read_exactly_and_sorted():
+    p = parse_workspace(HEAD.replace("USD", "EUR") + RATES + GOOD_STAGES,
+                        Path("/x/p.yaml")).pipelines[0]
+    # From the scalar's text: as a float, the USD rate would be 123456789012.12346.
+    assert p.rates == (("CHF", Decimal(1)), ("GBP", Decimal("1.165")),
+                       ("JPY", Decimal("0.0061")), ("USD", Decimal("123456789012.1234567891")))
+    assert all(type(rate) is Decimal for _, rate in p.rates)
+    assert parse_workspace(HEAD + GOOD_STAGES, Path("/x/p.yaml")).pipelines[0].rates == ()
+
+
+MULTI_RATES = """store: deals
+currency: USD
+rates: {EUR: 1.08, GBP: 1.27}
+pipelines:
+  - name: sales
+    kind: b2b
+    rates: {EUR: 1.10, CHF: 1.13}
+    stages: &stages
+      - {key: lead, label: Lead, probability: 10}
+      - {key: won, label: Won, probability: 100, outcome: won}
+      - {key: lost, label: Lost, probability: 0, outcome: lost}
+  - name: marketing
+    kind: b2c
+    stages: *stages
+  - name: europe
+    kind: b2c
+    currency: EUR
+    rates: {EUR: 1, USD: 0.92, GBP: 1.17}
+    stages: *stages
+"""
+
+
+def test_a_pipeline_rate_overrides_the_top_level_one():
+    sales, marketing, europe = parse_workspace(MULTI_RATES, Path("/x/p.yaml")).pipelines
+    assert sales.rates == (("CHF", Decimal("1.13")), ("EUR", Decimal("1.1")),
+                           ("GBP", Decimal("1.27")))
+    assert marketing.rates == (("EUR", Decimal("1.08")), ("GBP", Decimal("1.27")))
+    # Its own currency at 1 says nothing and is dropped; the top-level EUR: 1.08 would be
+    # wrong for a EUR pipeline, but its own EUR: 1 overrides it.
+    assert europe.rates == (("GBP", Decimal("1.17")), ("USD", Decimal("0.92")))
+
+
+def test_a_top_level_rate_for_a_pipeline_own_currency_is_refused():
+    text = MULTI_RATES.replace("rates: {EUR: 1, USD: 0.92, GBP: 1.17}", "rates: {USD: 0.92}")
+    assert problems(text) == [(3, "rates give EUR as 1.08, but EUR is the currency of "
+                                  "europe; its rate can only be 1")]
+
+
+@pytest.mark.parametrize("rates, line, fragment", [
+    ("rates: {EUR: 0}", 5, "the rate of EUR must be more than 0"),
+    ("rates: {EUR: -1.08}", 5, "the rate of EUR '-1.08' is not a decimal number"),
+    ("rates: {EUR: abc}", 5, "the rate of EUR 'abc' is not a decimal number"),
+    ("rates: {EUR: 1e3}", 5, "'1e3' is not a decimal number"),
+    ("rates: {EUR: .inf}", 5, "is not a decimal number"),
+    ("rates: {EUR: true}", 5, "'true' is not a decimal number"),
+    ("rates: {EUR: 1.12345678901}", 5, "has more than 10 decimal places"),
+    ("rates: {EUR: 1234567890123}", 5, "is not a decimal number"),
+    ("rates: {EUR: }", 5, "the rate of EUR must not be empty"),
+    ("rates: {EUR: [1]}", 5, "the rate of EUR must be a single value"),
+    ("rates: {EUR: !!python/name:os.system 1}", 5, "unsupported tag"),
+    ("rates: {XYZ: 1.5}", 5, "rates key 'XYZ' is not an ISO 4217 currency code"),
+    ("rates: {XAU: 2000}", 5, "rates key XAU has no minor unit"),
+    ("rates: {EUR: 1.08, eur: 1.09}", 5, "rates give EUR twice"),
+    ("rates: {USD: 1.01}", 5, "rates give USD as 1.01, but USD is the currency of sales"),
+    ("rates: 1.08", 5, "rates must be a mapping of currency codes to rates"),
+    ("rates:\n  - EUR", 6, "rates must be a mapping"),
+])
+def test_each_bad_rate_is_refused_with_its_line(rates, line, fragment):
+    text = HEAD + rates + "\n" + GOOD_STAGES
+    found = problems(text)
+    assert any(ln == line and fragment in msg for ln, msg in found), found
+
+
+def test_the_pipeline_own_currency_at_rate_one_is_accepted_and_dropped():
+    ws = parse_workspace(HEAD + "rates: {USD: 1.000, EUR: 1.08}\n" + GOOD_STAGES,
+                         Path("/x/p.yaml"))
+    assert ws.pipelines[0].rates == (("EUR", Decimal("1.08")),)

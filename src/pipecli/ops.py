@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from pipecli import money
 from pipecli.errors import Ambiguous, NotFound, RuleViolation, UsageError
 from pipecli.models import (LOST, OPEN, SETTABLE_FIELDS, WON, Deal, Event, Kind, Pipeline,
                             Stage, Workspace)
 from pipecli.store import Snapshot, Store, Transaction
 from pipecli.store.codec import deal_to_row
 from pipecli.store.codec import DEAL_COLUMNS
-from pipecli.values import check_places, format_time, new_id, now
+from pipecli.values import format_time, new_id, now
 
 MAX_CANDIDATES = 10
 PLACE = {"pipeline", "stage", "status"}
@@ -251,7 +252,7 @@ def win(store: Store, ws: Workspace, ref: str, *, value: Decimal | None = None, 
                                 + (f"; run `pipe reopen {deal.id}` first" if deal.status == LOST
                                    else ""))
         if value is not None:
-            check_places(value, pipeline.currency, what="--value")
+            _check_places(value, deal, pipeline)
         return _close_won(tx, deal, pipeline.won_stage, value, note, _moment(tx, at, deal))
 
 
@@ -270,6 +271,14 @@ def lose(store: Store, ws: Workspace, ref: str, *, reason: str, note: str = "",
         after = deal.with_changes(stage=pipeline.lost_stage.key, status=LOST, closed_at=at,
                                   updated_at=at, lost_reason=reason)
         return _record(tx, deal, after, Kind.LOST, at, note=note)
+
+
+def _check_places(value: Decimal, deal: Deal, pipeline: Pipeline) -> None:
+    """Refuse a value with more decimals than the deal's currency has (cents for USD)."""
+    try:
+        money.check_places(value, deal.currency or pipeline.currency, what=f"--value {value}")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _known_reason(pipeline: Pipeline, reason: str) -> str:
@@ -298,7 +307,7 @@ def reopen(store: Store, ws: Workspace, ref: str, *, stage: str | None = None,
             if target.outcome:
                 raise RuleViolation(f"reopen to an open stage, not {target.key!r}")
         else:
-            target = _last_open_stage(tx, pipeline, deal)
+            target = last_open_stage(tx, pipeline, deal)
         at = _moment(tx, at, deal)
         after = deal.with_changes(stage=target.key, status=OPEN, closed_at=None,
                                   lost_reason="", updated_at=at)
@@ -306,7 +315,8 @@ def reopen(store: Store, ws: Workspace, ref: str, *, stage: str | None = None,
         return _record(tx, deal, after, Kind.REOPENED, at, note=note)
 
 
-def _last_open_stage(tx: Transaction, pipeline: Pipeline, deal: Deal) -> Stage:
+def last_open_stage(tx: Snapshot, pipeline: Pipeline, deal: Deal) -> Stage:
+    """The open stage a closed deal was in last (where reopening puts it back)."""
     open_keys = {s.key for s in pipeline.open_stages}
     last = None
     for (stage,) in tx.conn.execute("SELECT stage FROM versions WHERE deal_id = ? AND "
@@ -322,8 +332,13 @@ def edit(store: Store, ws: Workspace, ref: str, *, fields: dict, add_tags=(), re
     with store.write() as tx:
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
-        if fields.get("value") is not None:
-            check_places(fields["value"], pipeline.currency, what="--value")
+        fields = dict(fields)
+        if fields.get("currency") == pipeline.currency:
+            fields["currency"] = ""  # the pipeline's own currency is kept implicitly
+        if fields.get("value") is not None or fields.get("currency"):
+            changed = deal.with_changes(**{k: v for k, v in fields.items() if k != "tags"})
+            if changed.value is not None:
+                _check_places(changed.value, changed, pipeline)
         tags = list(fields.pop("tags", deal.tags))
         tags += [t for t in add_tags if t not in tags]
         tags = [t for t in tags if t not in set(remove_tags)]

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from pipecli.errors import InvalidConfig, NotFound, Problem
+from pipecli.money import check_currency, parse_rate
 from pipecli.models import REQUIRABLE_FIELDS, Pipeline, Stage, Workspace
 
 DEFAULT_NAME = "pipeline.yaml"
@@ -25,13 +26,12 @@ OUTCOMES = ("won", "lost")
 STORE_SUFFIXES = {".csv": "csv", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq",
                                                    "map")}
 
-PIPELINE_KEYS = ("name", "label", "kind", "currency", "store", "store_outside", "stages",
-                 "lost_reasons")
-TOP_KEYS_MULTI = ("store", "store_outside", "currency", "pipelines")
+PIPELINE_KEYS = ("name", "label", "kind", "currency", "rates", "store", "store_outside",
+                 "stages", "lost_reasons")
+TOP_KEYS_MULTI = ("store", "store_outside", "currency", "rates", "pipelines")
 STAGE_KEYS = ("key", "label", "probability", "group", "rot_days", "requires", "sla_hours",
               "handoff",
               "outcome")
@@ -109,7 +109,9 @@ class _Walker:
         self._constructor = yaml.constructor.SafeConstructor()
 
     def problem(self, node, message: str) -> None:
-        self.problems.append(Problem(self.path, node.start_mark.line + 1, message))
+        found = Problem(self.path, node.start_mark.line + 1, message)
+        if found not in self.problems:  # top-level rates are checked once per pipeline
+            self.problems.append(found)
 
     def plain(self, node, where: str) -> bool:
         """False (with a problem) for a node carrying a tag other than YAML's plain types."""
@@ -202,9 +204,8 @@ class _Walker:
             top = self.mapping(root, "the file", TOP_KEYS_MULTI) or {}
             if "pipelines" not in top:
                 return None
-            default_currency = (self.text(top["currency"], "currency", _CURRENCY,
-                                          " (use an ISO 4217 code such as USD)")
-                                if "currency" in top else None)
+            default_currency = self.currency(top["currency"]) if "currency" in top else None
+            default_rates = self.rates(top["rates"]) if "rates" in top else {}
             items = top["pipelines"]
             if not self.plain(items, "pipelines"):
                 return None
@@ -212,7 +213,7 @@ class _Walker:
                 self.problem(items, "pipelines must be a non-empty list of pipelines")
                 return None
             pipelines = [self.pipeline(item, f"pipeline {i + 1}", default_currency,
-                                       in_multi=True)
+                                       default_rates, in_multi=True)
                          for i, item in enumerate(items.value)]
             seen: set[str] = set()
             for item in items.value:
@@ -225,7 +226,8 @@ class _Walker:
                     seen.add(name.lower())
         else:
             top = self.mapping(root, "the file", PIPELINE_KEYS) or {}
-            pipelines = [self.pipeline(root, "the pipeline", None, in_multi=False, fields=top)]
+            pipelines = [self.pipeline(root, "the pipeline", None, {}, in_multi=False,
+                                       fields=top)]
         store_path = self.store(top, root, path)
         if all(pipelines):
             self.check_handoffs(pipelines)
@@ -269,7 +271,8 @@ class _Walker:
             return None
         return located
 
-    def pipeline(self, node, where: str, default_currency, *, in_multi: bool, fields=None):
+    def pipeline(self, node, where: str, default_currency, default_rates, *, in_multi: bool,
+                 fields=None):
         allowed = tuple(k for k in PIPELINE_KEYS if k not in ("store", "store_outside")) \
             if in_multi else PIPELINE_KEYS
         f = fields if fields is not None else self.mapping(node, where, allowed)
@@ -286,16 +289,23 @@ class _Walker:
         kind = self.text(f["kind"], "kind") if "kind" in f else None
         if kind is not None and kind not in KINDS:
             self.problem(f["kind"], f"kind {kind!r} must be one of: {', '.join(KINDS)}")
-        currency = (self.text(f["currency"], "currency", _CURRENCY,
-                              " (use an ISO 4217 code such as USD)")
-                    if "currency" in f else default_currency)
+        currency = self.currency(f["currency"]) if "currency" in f else default_currency
+        rates = {**default_rates, **(self.rates(f["rates"]) if "rates" in f else {})}
+        for code, (rate, key_node) in list(rates.items()):
+            if code == currency:  # the identity says nothing: dropped, unless it is wrong
+                del rates[code]
+                if rate != 1:
+                    self.problem(key_node, f"rates give {code} as {rate}, but {code} is the "
+                                           f"currency of {name or where}; its rate can only "
+                                           f"be 1")
         reasons = tuple(v for v, _ in self.text_list(f["lost_reasons"], "lost_reasons")) \
             if "lost_reasons" in f else ()
         stages = self.stages(f["stages"]) if "stages" in f else None
         if None in (name, kind, currency, stages) or kind not in KINDS:
             return None
         return Pipeline(name=name, label=label or name, kind=kind, currency=currency,
-                        stages=stages, lost_reasons=reasons)
+                        stages=stages, lost_reasons=reasons,
+                        rates=tuple((code, rates[code][0]) for code in sorted(rates)))
 
     def stages(self, node) -> tuple[Stage, ...] | None:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
@@ -398,3 +408,31 @@ class _Walker:
             self.problem(node, f"{where} probability {value} must be between 0 and 100")
             return None
         return number
+
+    def currency(self, node, where: str = "currency") -> str | None:
+        """An ISO 4217 code pipe can keep deals in, upper-cased (money.check_currency)."""
+        value = self.text(node, where)
+        try:
+            return check_currency(value, what=where) if value is not None else None
+        except ValueError as e:
+            self.problem(node, str(e))
+            return None
+
+    def rates(self, node, where: str = "rates") -> dict:
+        """{CODE: (rate, key node)}: 1 unit of CODE is worth `rate` units of the pipeline's
+        currency, read from the scalar's text (never through a float)."""
+        out: dict = {}
+        if self.plain(node, where) and not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{where} must be a mapping of currency codes to rates "
+                               f"(e.g. EUR: 1.0850)")
+        for key_node, value_node in node.value if isinstance(node, yaml.MappingNode) else ():
+            code = self.currency(key_node, f"{where} key")
+            if code in out:
+                self.problem(key_node, f"{where} give {code} twice")
+            elif code and self.text(value_node, f"the rate of {code}") is not None:
+                try:
+                    out[code] = (parse_rate(value_node.value, what=f"the rate of {code}"),
+                                 key_node)
+                except ValueError as e:
+                    self.problem(value_node, str(e))
+        return out

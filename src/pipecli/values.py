@@ -10,19 +10,18 @@ import re
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from pipecli import money
 from pipecli.errors import UsageError
-
-# Largest amount accepted: keeps every figure exact in JSON (at most 15 significant digits).
-MAX_VALUE = Decimal("999999999999.99")
-_MINOR_UNITS = {"BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3, "IQD": 3, "LYD": 3,
-                "JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "XOF": 0, "XAF": 0,
-                "UGX": 0, "PYG": 0, "RWF": 0, "HUF": 2}
-_SUFFIX = {"k": Decimal(1000), "m": Decimal(1_000_000)}
-_AMOUNT = re.compile(r"^(?P<num>\d{1,3}(?:[,_]\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?P<suffix>[kKmM]?)$")
+from pipecli.money import MAX_VALUE
 
 ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32: no i, l, o, u
 ID_LENGTH = 8
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # the one rule: refused on input, escaped on output
+# The one rule: refused on input, escaped on output. C0 and C1 controls (escape codes,
+# line breaks), and the invisible Unicode formatting characters that reorder or hide text
+# on a terminal: bidi embeddings, overrides and isolates, directional marks, line and
+# paragraph separators. (Zero-width spaces and joiners stay: scripts such as Thai and
+# emoji sequences need them.)
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -36,50 +35,30 @@ def unguard_formula(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
-def minor_units(currency: str) -> int:
-    """Digits after the decimal point for a currency (2 unless ISO 4217 says otherwise)."""
-    return _MINOR_UNITS.get(currency.upper(), 2)
-
-
 def parse_money(text: str, currency: str | None, *, what: str = "value") -> Decimal:
-    """Parse an amount like 12500, 12,500.50, 12_500 or 12.5k into an exact Decimal.
-
-    With currency None the decimals are checked later, against the deal's own currency
-    (up to 3 places are accepted here, the most any currency has)."""
-    raw = text.strip()
-    for symbol in ("$", "€", "£", "¥"):
-        raw = raw.removeprefix(symbol)
-    raw = raw.strip()
-    if raw.startswith("-"):
-        raise UsageError(f"{what} {text!r} is negative; amounts must be 0 or more")
-    m = _AMOUNT.match(raw)
-    if not m:
-        hint = ""
-        if re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?", raw):
-            hint = " (use a dot for decimals and commas only between thousands, e.g. 1,000.50)"
-        raise UsageError(f"{what} {text!r} is not an amount{hint}")
-    digits = m["num"].replace(",", "").replace("_", "")
-    amount = Decimal(digits + ("." + m["frac"] if m["frac"] else ""))
-    if m["suffix"]:
-        amount *= _SUFFIX[m["suffix"].lower()]
-    if amount > MAX_VALUE:
-        raise UsageError(f"{what} {text!r} is too large (at most {MAX_VALUE:,})")
-    check_places(amount, currency or "KWD", what=f"{what} {text!r}")
-    return normalize_money(amount)
-
-
-def check_places(amount: Decimal, currency: str, *, what: str = "the value") -> None:
-    """Refuse an amount with more decimals than the currency has (cents for USD, none for JPY)."""
-    places = minor_units(currency)
-    if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise UsageError(f"{what} has more than {places} decimal places for {currency}")
+    """An amount typed on the command line (12500, 12,500.50, 1 234.50, $99, 12.5k): the
+    one parser of money.parse_amount with a decimal point and k/m suffixes, refusals as
+    usage errors. With currency None the decimals are checked later, against the deal's
+    own currency (up to 3 places are accepted here, the most any currency has)."""
+    try:
+        return money.parse_amount(text, currency=currency, mark=money.Mark.POINT,
+                                  suffixes=True, what=what)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def normalize_money(amount: Decimal) -> Decimal:
     """Canonical form: no exponent, no trailing fractional zeros (12500, 12500.5)."""
-    if amount == amount.to_integral_value():
-        return amount.quantize(Decimal(1))
-    return amount.normalize()
+    return money.normalize(amount)
+
+
+def _places(currency: str) -> int:
+    """The decimals to show and round to: the currency's minor units; for a code pipe
+    cannot vouch for (a hand-edited store), the store's 3, so nothing stored is hidden."""
+    try:
+        return money.minor_units(currency)
+    except ValueError:
+        return money.STORE_PLACES
 
 
 _STORED_MONEY = re.compile(r"^\d{1,15}(?:\.\d{1,3})?$")
@@ -102,7 +81,7 @@ def format_money(amount: Decimal | None, currency: str = "") -> str:
     """Human display: 12,500 or 12,500.50 (minor units shown only when there are some)."""
     if amount is None:
         return ""
-    places = minor_units(currency) if currency else 2
+    places = _places(currency) if currency else 2
     q = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     if q == q.to_integral_value():
         return f"{q:,.0f}"
@@ -261,5 +240,5 @@ def round_money(amount: Decimal | None, currency: str) -> Decimal | None:
     """Round a computed amount (e.g. a weighted value) to the currency's minor units."""
     if amount is None:
         return None
-    return normalize_money(amount.quantize(Decimal(1).scaleb(-minor_units(currency)),
+    return normalize_money(amount.quantize(Decimal(1).scaleb(-_places(currency)),
                                            rounding=ROUND_HALF_UP))

@@ -113,6 +113,38 @@ def deal_label(deal) -> str:
     return f"{deal.id} “{shown(deal.name)}”"
 
 
+def value_currency(ws, store, ref: str, value: str | None) -> str | None:
+    """The currency a --value for an existing deal is checked against when the text names
+    one (£500, 12 EUR): the deal's own, so a contradiction is refused before anything is
+    written. None when it names none (the core then checks the decimals)."""
+    from pipecli import money, ops
+
+    if not value or money.stated_currencies(value) is None:
+        return None
+    with store.read() as snapshot:
+        deal = ops.resolve(snapshot, ref)
+    pipeline = ws.pipeline_of(deal)
+    return deal.currency or (pipeline.currency if pipeline else None)
+
+
+CurrencyOpt = Annotated[Optional[str], typer.Option(
+    "--currency", show_default=False,
+    help="ISO 4217 code of the deal's amounts, e.g. EUR (default: the pipeline's).")]
+
+
+def currency_code(text: str | None) -> str | None:
+    """--currency checked against ISO 4217 (None when not given)."""
+    from pipecli import money
+    from pipecli.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return money.check_currency(text.strip().upper(), what="--currency")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
 def deal_fields(*, currency: str | None, value=None, probability=None, company=None, contact=None,
                  email=None, owner=None, source=None, close_date=None, tags=None) -> dict:
     """Parse the deal fields given on the command line (None = not given; "" clears)."""
@@ -152,6 +184,7 @@ class GroupBy(str, Enum):
     source = "source"
     company = "company"
     tag = "tag"
+    currency = "currency"
 
 
 def report_moment(as_of: Optional[str]):
