@@ -22,10 +22,10 @@ handed on).
 from __future__ import annotations
 
 import sqlite3
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -460,6 +460,17 @@ class Model:
         totals = self.totals(counted, weighted)
         totals["handed_off"] = sum(1 for r in rows if r[5] and r[2])
         totals["returned"] = sum(1 for r in rows if r[5] and r[3])
+        won_rank = min(i for key, i in rank.items() if scope.stages[key].outcome == "won")
+
+        def funnel(cohort_rows) -> dict:
+            """Conversion to won: of the cohort deals that entered the funnel (reached its
+            first stage), those that reached a won stage."""
+            entered = [r for r in cohort_rows if r[5] and r[1] >= 0]
+            won = [r for r in entered if r[1] >= won_rank]
+            return {"entered": len(entered), "reached_won": len(won),
+                    "conversion_to_won": Fraction(len(won), len(entered)) if entered else None}
+
+        totals.update(funnel(rows))
         reasons: dict[str, list] = {}
         for v in counted:
             if v.status == "lost":
@@ -469,10 +480,14 @@ class Model:
                       key=lambda x: (-x["value"], -x["count"], x["reason"]))
         out = {"stages": stages, "totals": totals, "lost_reasons": lost}
         if by_owner:
-            groups: dict[str, list] = {}
-            for v in counted:
-                groups.setdefault(v.owner or "(none)", []).append(v)
-            out["groups"] = {name: self.totals(vs, weighted) for name, vs in groups.items()}
+            # A group is every owner with a deal in the totals or a cohort deal in the funnel.
+            names = {v.owner or "(none)" for v in counted} | \
+                {r[0].owner or "(none)" for r in rows if r[5] and r[1] >= 0}
+            out["groups"] = {
+                name: {**self.totals([v for v in counted if (v.owner or "(none)") == name],
+                                     weighted),
+                       **funnel([r for r in rows if (r[0].owner or "(none)") == name])}
+                for name in names}
         return out
 
     @staticmethod
@@ -481,13 +496,13 @@ class Model:
         won = [v for v in deals if v.status == "won"]
         lost = [v for v in deals if v.status == "lost"]
         cycles = [seconds(v.closed - v.created) for v in won]
-        win_rate = len(won) / (len(won) + len(lost)) if won or lost else None
-        avg_won = total(v.value for v in won) / len(won) if won else None
+        win_rate = Fraction(len(won), len(won) + len(lost)) if won or lost else None
+        avg_won = Fraction(total(v.value for v in won)) / len(won) if won else None
         cycle = mean_days(cycles)
         velocity = None
         if avg_won is not None and win_rate is not None and cycle:
-            velocity = len(opened) * avg_won * Decimal(len(won)) / \
-                Decimal(len(won) + len(lost)) * SECONDS_PER_DAY * len(cycles) / sum(cycles)
+            velocity = len(opened) * avg_won * Fraction(len(won), len(won) + len(lost)) * \
+                SECONDS_PER_DAY * len(cycles) / sum(cycles)
         return {"open_count": len(opened), "open_value": total(v.value for v in opened),
                 "weighted_value": total(weighted(v) for v in opened), "won_count": len(won),
                 "won_value": total(v.value for v in won), "lost_count": len(lost),
@@ -549,25 +564,38 @@ def total(values) -> Decimal:
     return sum((v for v in values if v is not None), Decimal(0))
 
 
-def mean_days(durations: list[int]) -> float | None:
-    return sum(durations) / len(durations) / SECONDS_PER_DAY if durations else None
+def mean_days(durations: list[int]) -> Fraction | None:
+    return Fraction(sum(durations), len(durations) * SECONDS_PER_DAY) if durations else None
 
 
-def median_days(durations: list[int]) -> float | None:
-    return statistics.median(durations) / SECONDS_PER_DAY if durations else None
+def median_days(durations: list[int]) -> Fraction | None:
+    """statistics.median's middle value(s), averaged exactly (it halves in floating point)."""
+    if not durations:
+        return None
+    ordered, middle = sorted(durations), len(durations) // 2
+    if len(ordered) % 2:
+        return Fraction(ordered[middle], SECONDS_PER_DAY)
+    return Fraction(ordered[middle - 1] + ordered[middle], 2 * SECONDS_PER_DAY)
 
 
 # -- comparing a JSON report with the model's figures -------------------------------------------
 
 MONEY = ("value", "reached_value", "open_value", "won_value", "lost_value")
-ROUNDED_MONEY = ("weighted_value", "avg_won_value")
+ROUNDED_MONEY = ("weighted_value", "avg_won_value", "velocity_per_day")
 DAYS = ("avg_age_days", "avg_days_in_stage", "median_days_in_stage", "avg_cycle_days",
         "median_cycle_days")
-RATES = ("conversion", "win_rate")
+RATES = ("conversion", "win_rate", "conversion_to_won")
 
 
-def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+def rounded(exact, places: int) -> Decimal:
+    """An exact value (Decimal or Fraction) rounded half-up (a tie away from zero, as a
+    spreadsheet does) to `places` decimals: floor(x · 10^places + ½) for x ≥ 0."""
+    x = Fraction(exact) * 10 ** places
+    return Decimal((2 * x.numerator + x.denominator) // (2 * x.denominator)).scaleb(-places)
+
+
+def cents(amount) -> Decimal:
+    return rounded(amount, 2)
 
 
 def same_figure(name: str, got, want) -> bool:
@@ -577,12 +605,10 @@ def same_figure(name: str, got, want) -> bool:
         return Decimal(str(got)) == want
     if name in ROUNDED_MONEY:
         return Decimal(str(got)) == cents(want)
-    if name == "velocity_per_day":  # from float rates: within a cent of the exact figure
-        return abs(Decimal(str(got)) - want) <= Decimal("0.0051") + want * Decimal("1e-9")
-    if name in DAYS:  # given to 0.01 day
-        return abs(got - want) <= 0.005 + 1e-9
-    if name in RATES:  # given to 4 decimals
-        return abs(got - want) <= 0.00005 + 1e-12
+    if name in DAYS:  # given to 0.01 day, rounded half-up from the exact figure
+        return Decimal(str(got)) == rounded(want, 2)
+    if name in RATES:  # given as fractions to 4 decimals, rounded half-up from the exact one
+        return Decimal(str(got)) == rounded(want, 4)
     return got == want
 
 
@@ -943,7 +969,9 @@ def test_a_worked_history(run, monkeypatch, tmp_path):
     assert stages["proposal"]["avg_days_in_stage"] == 2.5
     assert stages["qualification"]["avg_days_in_stage"] is None  # B is still there
     # B has been in qualification since the 11th at 9:00: 9 days, 14:59:59 hours.
-    assert stages["qualification"]["avg_age_days"] == round((9 * 86400 + 53999) / 86400, 2)
+    assert stages["qualification"]["avg_age_days"] == 9.62  # 9 + 53999/86400 = 9.62499
+    # Entered the funnel: A, B, C; reached won: A (its win stands; B's was undone).
+    assert (t["entered"], t["reached_won"], t["conversion_to_won"]) == (3, 1, 0.3333)
     # Closed on or after the 17th: only A's last win counts; nobody was created then.
     window = runner.reports(["--as-of", "2026-01-20", "--since", "2026-01-17"])
     check_figures(window, m.report("sales", moment, since=date(2026, 1, 17)), "window")

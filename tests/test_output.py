@@ -58,7 +58,10 @@ def test_report_json_is_the_documented_shape_with_exact_figures(run, populated):
                                 "lost_count": 1, "lost_value": 8000, "win_rate": 0.5,
                                 "avg_won_value": 4200, "avg_cycle_days": 5.0,
                                 "median_cycle_days": 5.0, "velocity_per_day": 1260,
-                                "handed_off": 0, "returned": 0}
+                                "handed_off": 0, "returned": 0,
+                                # Five deals entered the funnel, one (Gamma) reached won.
+                                "entered": 5, "reached_won": 1, "conversion_to_won": 0.2}
+    assert (report["currencies"], report["converted"], report["rates"]) == (["USD"], False, {})
     assert report["lost_reasons"] == [{"reason": "price", "count": 1, "value": 8000}]
 
 

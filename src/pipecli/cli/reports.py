@@ -24,7 +24,8 @@ def report(
     source: SourceOpt = None,
     tag: TagOpt = None,
     by: Annotated[Optional[GroupBy], typer.Option("--by", help="Totals per owner, source, "
-                                                  "company or tag, side by side.")] = None,
+                                                  "company, tag or currency, side by "
+                                                  "side.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="One end-to-end funnel over every "
                                        "pipeline of the file (marketing → sales → won).")]
     = False,
@@ -37,17 +38,17 @@ def report(
 
     Example: pipe report --since 2026-01-01 --by owner
     """
-    from pipecli.output import render, views
+    from pipecli.output import render, report_views
 
     moment = report_moment(as_of)
     filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag)
     from pipecli.engine import report as engine
 
     ws, store = open_workspace(file)
-    scope = engine.whole_file(ws) if all_ else engine.one_pipeline(ws.pipeline(pipeline))
+    scope = engine.whole_file(ws) if all_ else engine.one_pipeline(ws.pipeline(pipeline), ws)
     p = scope.pipeline
     result = engine.report(store, scope, moment, filters, group_by=by.value if by else None)
-    render.emit_document(views.report_document(result), format_name(fmt))
+    render.emit_document(report_views.report_document(result), format_name(fmt))
     if result.strays:
         render.warn(f"{len(result.strays)} deal{'s are' if len(result.strays) != 1 else ' is'} "
                     f"at a stage {p.name!r} does not define and so in no stage row "
@@ -75,15 +76,15 @@ def forecast(
 
     Example: pipe forecast --months 3 --deals
     """
-    from pipecli.output import render, views
+    from pipecli.output import render, report_views
     from pipecli.engine import lists
 
     moment = report_moment(as_of)
     ws, store = open_workspace(file)
     result = lists.forecast(store, ws.pipeline(pipeline), moment, months,
                             report_filters(owner=owner, source=source, tag=tag),
-                            with_deals=deals)
-    render.emit_document(views.forecast_document(result), format_name(fmt))
+                            with_deals=deals, ws=ws)
+    render.emit_document(report_views.forecast_document(result), format_name(fmt))
 
 
 @app.command()
@@ -114,7 +115,7 @@ def stale(
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
     filters = report_filters(owner=owner, source=source, tag=tag)
-    view = views.stale_view(lists.stale(store, p, moment, filters, limit), p)
+    view = views.stale_view(lists.stale(store, p, moment, filters, limit, ws), p)
     render.emit_stream(view, format_name(fmt))
     found = view.found
     if fail and found["alerts"]:
@@ -146,6 +147,6 @@ def next_(
     moment = report_moment(as_of)
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
-    ranked = lists.ranked(store, p, moment, report_filters(owner=owner, source=source,
-                                                           tag=tag), limit)
-    render.emit(views.next_view(ranked, p, limit), format_name(fmt))
+    ranked, currencies = lists.ranked(store, p, moment, report_filters(
+        owner=owner, source=source, tag=tag), limit, ws)
+    render.emit(views.next_view(ranked, p, limit, currencies), format_name(fmt))

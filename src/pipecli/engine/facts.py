@@ -55,6 +55,7 @@ class Timeline:
     pipelines: set = field(default_factory=set)
     handed_off: bool = False
     returned: bool = False
+    currency: str = ""  # ISO code: the deal's own, or its pipeline's
 
     @property
     def current_stay(self) -> Stay | None:
@@ -77,6 +78,8 @@ class Scope:
     pipeline: Pipeline  # the reported pipeline (for --all, the synthetic one)
     rank: dict[tuple[str, str], int]  # (pipeline, stage) → funnel rank
     whole: bool = False
+    # Each pipeline's currency: a deal without one of its own is in its pipeline's.
+    currency_of: tuple[tuple[str, str], ...] = ()
 
     @property
     def stage_rank(self) -> dict[str, int]:
@@ -84,8 +87,12 @@ class Scope:
         return {(f"{p}/{s}" if self.whole else s): r for (p, s), r in self.rank.items()}
 
 
-def one_pipeline(pipeline: Pipeline) -> Scope:
-    return Scope(pipeline, {(pipeline.name, k): r for k, r in ranks(pipeline).items()})
+def one_pipeline(pipeline: Pipeline, ws=None) -> Scope:
+    """One pipeline's funnel (with the file, so a deal now in another pipeline of it is
+    in that pipeline's currency)."""
+    others = tuple((p.name, p.currency) for p in ws.pipelines) if ws is not None else ()
+    return Scope(pipeline, {(pipeline.name, k): r for k, r in ranks(pipeline).items()},
+                 currency_of=others or ((pipeline.name, pipeline.currency),))
 
 
 def whole_file(ws) -> Scope:
@@ -102,10 +109,11 @@ def whole_file(ws) -> Scope:
     stages += [renamed(p, s) for p in ws.pipelines for s in p.stages if s.outcome == "lost"]
     first, last = ws.pipelines[0], ws.pipelines[-1]
     whole = Pipeline(name="all", label="All pipelines", kind=first.kind,
-                     currency=first.currency, stages=tuple(stages))
+                     currency=first.currency, stages=tuple(stages), rates=first.rates)
     order = [(p.name, s.key) for p in ws.pipelines for s in p.stages if s.outcome is None]
     order += [(last.name, s.key) for s in last.stages if s.outcome == WON]
-    return Scope(whole, {key: i for i, key in enumerate(order)}, whole=True)
+    return Scope(whole, {key: i for i, key in enumerate(order)}, whole=True,
+                 currency_of=tuple((p.name, p.currency) for p in ws.pipelines))
 
 
 def furthest(scope: Scope, visited: str) -> int:
@@ -120,6 +128,15 @@ def furthest(scope: Scope, visited: str) -> int:
 def _literal(text: str) -> str:
     """A string as an SQL literal (views take no bound parameters)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def _currency(scope: Scope) -> str:
+    """SQL: each version's currency, '' (its pipeline's) resolved to the pipeline's code."""
+    whens = " ".join(f"WHEN {_literal(name)} THEN {_literal(code)}"
+                     for name, code in scope.currency_of)
+    home = _literal(scope.pipeline.currency)
+    pipeline = f"CASE v.pipeline {whens} ELSE {home} END" if whens else home
+    return f"CASE WHEN v.currency = '' THEN {pipeline} ELSE v.currency END"
 
 
 def fill_facts(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters=None) -> None:
@@ -157,7 +174,8 @@ def fill_facts(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters=
         f"v.name AS name, v.company AS company, v.owner AS owner, v.source AS source, "
         f"v.tags AS tags, v.probability AS probability, v.close_date AS close_date, "
         f"v.lost_reason AS lost_reason, v.pipeline AS real_pipeline, v.stage AS real_stage, "
-        f"v.valid_from AS last_s, v.close_day AS close_day "
+        f"v.valid_from AS last_s, v.close_day AS close_day, "
+        f"{_currency(scope)} AS currency "
         f"FROM {table} AS v WHERE {when} AND {been}")
     unfiltered = filters is None or (filters.owner is None and filters.source is None
                                      and filters.tag is None)
@@ -193,10 +211,14 @@ def timelines(conn: sqlite3.Connection, scope: Scope, where: str = "", params=No
         yield timeline_of(row)
 
 
+FACT_COLUMNS = 27  # the columns of a facts row, as timeline_of reads them
+
+
 def timeline_of(row) -> Timeline:
+    """A facts row as a Timeline with its current stay."""
     (deal_id, p, stage, status, value, _, created_at, last_at, stay_start, _, closed_at,
      _, handed, back, name, company, owner, source, tags, probability, close_date,
-     lost_reason, _, _, _, _) = row
+     lost_reason, _, _, _, _, currency) = row
     t = Timeline(id=deal_id, pipeline=p, created_at=datetime.fromisoformat(created_at),
                  stage=stage, status=status, value=from_milli(value),
                  last_change_at=datetime.fromisoformat(last_at),
@@ -206,6 +228,6 @@ def timeline_of(row) -> Timeline:
                  close_date=date.fromisoformat(close_date) if close_date else None,
                  probability=Decimal(probability) if probability else None,
                  tags=tuple(x for x in (tags or "").split(";") if x),
-                 handed_off=bool(handed), returned=bool(back))
+                 handed_off=bool(handed), returned=bool(back), currency=currency)
     t.stays.append(Stay(stage, datetime.fromtimestamp(stay_start, timezone.utc), None, p))
     return t

@@ -6,17 +6,21 @@ Every figure is defined in docs/metrics.md; the comments here say only why.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timedelta
+from decimal import Context, Decimal
+from fractions import Fraction
 
 from pipecli.engine.facts import Timeline
-from pipecli.models import Pipeline
+from pipecli.models import WON, Pipeline
+from pipecli.rounding import half_up
+from pipecli.money import STORE_PLACES, minor_units
+from pipecli.values import normalize_money
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 SECONDS_PER_DAY = 86400
+_MICROSECONDS_PER_DAY = SECONDS_PER_DAY * 1_000_000
 
 
 def weighted(deal, pipeline: Pipeline) -> Decimal:
@@ -29,8 +33,94 @@ def weighted(deal, pipeline: Pipeline) -> Decimal:
     return deal.value * probability / HUNDRED
 
 
-def days_between(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / SECONDS_PER_DAY
+def days_between(start: datetime, end: datetime) -> Fraction:
+    """The exact number of days from start to end (timedeltas count whole microseconds)."""
+    return Fraction((end - start) // timedelta(microseconds=1), _MICROSECONDS_PER_DAY)
+
+
+def to_money(x, currency: str) -> Decimal | None:
+    """A computed amount (Decimal or Fraction) rounded half-up to the currency's minor units
+    (the store's 3 decimals for a code pipe does not know: a hand-edited store)."""
+    if x is None:
+        return None
+    try:
+        places = minor_units(currency)
+    except ValueError:
+        places = STORE_PLACES
+    return normalize_money(half_up(x, places))
+
+
+def exact_decimal(x: Fraction) -> Decimal:
+    """A Fraction that is a finite decimal (a sum of products of decimals) as that Decimal,
+    exactly: the precision is made large enough for every digit."""
+    context = Context(prec=len(str(x.numerator)) + len(str(x.denominator)) + 2)
+    return context.divide(Decimal(x.numerator), Decimal(x.denominator))
+
+
+@dataclass(frozen=True)
+class Currencies:
+    """How a report shows money (docs/metrics.md, "Currencies"): the currencies of the deals
+    it covers, and whether their amounts are shown as they are (one currency), converted
+    into the pipeline's currency (a rate for every other one) or kept apart (split)."""
+
+    home: str  # the pipeline's currency
+    present: tuple[str, ...] = ()  # the deals' currencies, sorted ('' already resolved)
+    rates: tuple[tuple[str, Decimal], ...] = ()  # the rates applied (when converted)
+    missing: tuple[str, ...] = ()  # currencies without a rate (when split)
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, present) -> "Currencies":
+        """The rule for a report whose deals are in `present` (ISO codes)."""
+        present = tuple(sorted(set(present)))
+        if len(present) <= 1:
+            return cls(pipeline.currency, present)
+        known = dict(pipeline.rates)
+        others = [c for c in present if c != pipeline.currency]
+        missing = tuple(c for c in others if c not in known)
+        if missing:
+            return cls(pipeline.currency, present, missing=missing)
+        return cls(pipeline.currency, present, tuple((c, known[c]) for c in others))
+
+    @property
+    def several(self) -> bool:
+        """More than one currency among the deals."""
+        return len(self.present) > 1
+
+    @property
+    def split(self) -> bool:
+        """Amounts of different currencies are shown apart (a rate is missing)."""
+        return bool(self.missing)
+
+    @property
+    def converted(self) -> bool:
+        """Amounts of several currencies are converted into the pipeline's."""
+        return self.several and not self.missing
+
+    @property
+    def label(self) -> str | None:
+        """The currency the amounts are in: the deals' one currency, the pipeline's when
+        converted; None when they are shown per currency."""
+        if self.split:
+            return None
+        return self.present[0] if len(self.present) == 1 else self.home
+
+    def amount(self, parts: dict) -> Decimal | None:
+        """One money figure from its parts per currency: the part itself (one currency),
+        their exact sum at the rates (converted), or None (split: not added)."""
+        if self.split:
+            return None
+        if not self.several:
+            return next(iter(parts.values()), ZERO) if parts else ZERO
+        rate = dict(self.rates)
+        total = sum((Fraction(a) * Fraction(rate.get(c, 1)) for c, a in parts.items()
+                     if a is not None), Fraction(0))
+        return exact_decimal(total)
+
+    def parts(self, amounts: dict) -> dict:
+        """Every present currency's part (0 where the figure has none); {} for one currency."""
+        if not self.several:
+            return {}
+        return {c: amounts.get(c, ZERO) for c in self.present}
 
 
 @dataclass(frozen=True)
@@ -64,40 +154,51 @@ class StageLine:
     outcome: str | None
     probability: Decimal
     count: int                      # deals in the stage at the report moment
-    value: Decimal
-    weighted_value: Decimal
-    avg_age_days: float | None      # mean time the deals now here have been here
+    value: Decimal | None           # money: None when shown per currency (Currencies.split)
+    weighted_value: Decimal | None
+    avg_age_days: Fraction | None   # mean time the deals now here have been here
     reached: int | None             # None for lost stages: they are not a funnel step
     reached_value: Decimal | None   # the value of the deals that reached it
-    conversion: float | None        # reached ÷ previous stage's reached
+    conversion: Fraction | None     # reached ÷ previous stage's reached
     drop_off: int | None            # previous stage's reached − reached
-    avg_days_in_stage: float | None  # over completed stays
-    median_days_in_stage: float | None
+    avg_days_in_stage: Fraction | None  # over completed stays
+    median_days_in_stage: Fraction | None
+    parts: dict = field(default_factory=dict)  # money figure → {currency: amount}
+
+
+MONEY_TOTALS = ("open_value", "weighted_value", "won_value", "lost_value", "avg_won_value",
+                "velocity_per_day")
 
 
 @dataclass(frozen=True)
 class Totals:
     open_count: int
-    open_value: Decimal
-    weighted_value: Decimal
+    open_value: Decimal | None
+    weighted_value: Decimal | None
     won_count: int
-    won_value: Decimal
+    won_value: Decimal | None
     lost_count: int
-    lost_value: Decimal
-    win_rate: float | None
-    avg_won_value: Decimal | None
-    avg_cycle_days: float | None
-    median_cycle_days: float | None
-    velocity_per_day: Decimal | None
+    lost_value: Decimal | None
+    win_rate: Fraction | None
+    avg_won_value: Fraction | None
+    avg_cycle_days: Fraction | None
+    median_cycle_days: Fraction | None
+    velocity_per_day: Fraction | None
     handed_off: int = 0  # cohort deals that moved on to another pipeline of the file
     returned: int = 0  # cohort deals sent back into this pipeline from another
+    entered: int = 0  # cohort deals that entered the funnel (its first stage's reached)
+    reached_won: int = 0  # of those, the ones that reached a won stage
+    conversion_to_won: Fraction | None = None  # reached_won ÷ entered
+    # MONEY_TOTALS figure → {currency: the figure over that currency's deals, in it}
+    parts: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class LostReason:
     reason: str
     count: int
-    value: Decimal
+    value: Decimal | None
+    parts: dict = field(default_factory=dict)  # {"value": {currency: amount}}
 
 
 @dataclass(frozen=True)
@@ -113,6 +214,18 @@ class PipelineReport:
     groups: tuple[tuple[str, Totals], ...] = field(default=())
     group_by: str | None = None
     strays: tuple[str, ...] = ()  # ids of deals at a stage the pipeline does not define
+    currencies: Currencies | None = None
+
+
+def exact_median(values: list) -> Fraction | None:
+    """The median of exact numbers, exactly (statistics.median halves in floating point)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return Fraction(ordered[middle])
+    return Fraction(ordered[middle - 1] + ordered[middle], 2)
 
 
 @dataclass
@@ -121,34 +234,39 @@ class Spread:
 
     n: int = 0
     total: int = 0
-    median: float | None = None
+    median: Fraction | None = None
 
     @classmethod
     def of(cls, seconds: list[int]) -> "Spread":
-        return cls(len(seconds), sum(seconds), statistics.median(seconds) if seconds else None)
+        return cls(len(seconds), sum(seconds), exact_median(seconds))
 
     @property
-    def mean_days(self) -> float | None:
-        return self.total / self.n / SECONDS_PER_DAY if self.n else None
+    def mean_days(self) -> Fraction | None:
+        return Fraction(self.total, self.n * SECONDS_PER_DAY) if self.n else None
 
     @property
-    def median_days(self) -> float | None:
+    def median_days(self) -> Fraction | None:
         return self.median / SECONDS_PER_DAY if self.median is not None else None
 
 
 @dataclass
 class StageNow:
-    """The deals in one stage at the report moment."""
+    """The deals in one stage at the report moment; money per currency."""
 
     count: int = 0
-    value: Decimal = ZERO
-    weighted: Decimal = ZERO
+    value: dict[str, Decimal] = field(default_factory=dict)
+    weighted: dict[str, Decimal] = field(default_factory=dict)
     age: Spread = field(default_factory=Spread)  # time in their current stay (open stages)
+
+
+def add_to(parts: dict, currency: str, amount: Decimal) -> None:
+    """Add an amount to its currency's part (exact: Decimal sums of stored amounts)."""
+    parts[currency] = parts.get(currency, ZERO) + amount
 
 
 @dataclass
 class Outcomes:
-    """Open, won and lost deals of one group (or of the whole report)."""
+    """Open, won and lost deals of one currency (of one group, or of the whole report)."""
 
     open_count: int = 0
     open_value: Decimal = ZERO
@@ -163,17 +281,34 @@ class Outcomes:
 @dataclass
 class Sums:
     """Counts and exact sums every report figure is derived from (filled by SQL in
-    pipecli.engine.report); assemble turns them into the report."""
+    pipecli.engine.report); assemble turns them into the report. Money is kept per
+    currency until `currencies` says how to show it."""
 
     here: dict[str, StageNow]
     reached: list[int]  # per funnel rank: cohort deals whose furthest stage is that rank
-    reached_value: list[Decimal]
+    reached_value: list[dict[str, Decimal]]
     stays: dict[str, Spread]  # completed stays of cohort deals, per stage
-    outcomes: Outcomes
-    lost_reasons: dict[str, tuple[int, Decimal]]
+    outcomes: dict[str, Outcomes]  # per currency
+    cycles: Spread  # every won deal's cycle (the median needs them all at once)
+    lost_reasons: dict[str, tuple[int, dict[str, Decimal]]]
+    currencies: Currencies
     handed_off: int = 0
     returned: int = 0
     strays: tuple[str, ...] = ()
+
+
+def won_rank(rank: dict[str, int], pipeline: Pipeline) -> int | None:
+    """The funnel rank of the first won stage (None when the funnel has none)."""
+    ranks = [rank[s.key] for s in pipeline.stages if s.outcome == WON and s.key in rank]
+    return min(ranks) if ranks else None
+
+
+def funnel_conversion(reached: list[int], won_at: int | None) -> tuple[int, int,
+                                                                       Fraction | None]:
+    """(entered, reached won, conversion to won) from the cumulative reached per rank."""
+    entered = reached[0] if reached else 0
+    won = reached[won_at] if won_at is not None else 0
+    return entered, won, Fraction(won, entered) if entered and won_at is not None else None
 
 
 def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
@@ -181,12 +316,14 @@ def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
              ) -> PipelineReport:
     """The report from its sums: reached is cumulative from the end of the funnel, rates
     and averages are derived here only."""
-    reached_by_rank, value_by_rank = [0] * len(rank), [ZERO] * len(rank)
-    count, value = 0, ZERO
+    cur = sums.currencies
+    reached_by_rank, value_by_rank = [0] * len(rank), [{} for _ in rank]
+    count, value = 0, {}
     for r in range(len(rank) - 1, -1, -1):  # reaching a stage means reaching every earlier one
         count += sums.reached[r]
-        value += sums.reached_value[r]
-        reached_by_rank[r], value_by_rank[r] = count, value
+        for c, amount in sums.reached_value[r].items():
+            add_to(value, c, amount)
+        reached_by_rank[r], value_by_rank[r] = count, dict(value)
     lines = []
     for s in pipeline.stages:
         now = sums.here[s.key]
@@ -195,34 +332,45 @@ def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
         previous = reached_by_rank[r - 1] if r else None
         open_stage = s.outcome is None
         stays = sums.stays[s.key]
+        parts = {"value": cur.parts(now.value), "weighted_value": cur.parts(now.weighted)}
+        if r is not None:
+            parts["reached_value"] = cur.parts(value_by_rank[r])
         lines.append(StageLine(
             key=s.key, label=s.label, outcome=s.outcome, probability=s.probability,
-            count=now.count, value=now.value, weighted_value=now.weighted,
+            count=now.count, value=cur.amount(now.value),
+            weighted_value=cur.amount(now.weighted),
             avg_age_days=now.age.mean_days if open_stage else None,
-            reached=reached, reached_value=value_by_rank[r] if r is not None else None,
-            conversion=(reached / previous) if previous else None,
+            reached=reached,
+            reached_value=cur.amount(value_by_rank[r]) if r is not None else None,
+            conversion=Fraction(reached, previous) if previous else None,
             drop_off=(previous - reached) if previous is not None and reached is not None
             else None,
             avg_days_in_stage=stays.mean_days if open_stage else None,
-            median_days_in_stage=stays.median_days if open_stage else None))
-    totals = replace(totals_of(sums.outcomes), handed_off=sums.handed_off,
-                     returned=sums.returned)
-    reasons = tuple(sorted((LostReason(r, c, v) for r, (c, v) in sums.lost_reasons.items()),
-                           key=lambda x: (-x.value, -x.count, x.reason)))
+            median_days_in_stage=stays.median_days if open_stage else None,
+            parts=parts if cur.several else {}))
+    entered, won, to_won = funnel_conversion(reached_by_rank, won_rank(rank, pipeline))
+    totals = replace(combine(sums.outcomes, sums.cycles, cur), handed_off=sums.handed_off,
+                     returned=sums.returned, entered=entered, reached_won=won,
+                     conversion_to_won=to_won)
+    reasons = tuple(sorted(
+        (LostReason(r, c, cur.amount(v), {"value": cur.parts(v)} if cur.several else {})
+         for r, (c, v) in sums.lost_reasons.items()),
+        key=lambda x: (-(x.value or ZERO), -x.count, x.reason)))
     return PipelineReport(pipeline, as_of, filters, tuple(lines), totals, reasons, groups,
-                          group_by, sums.strays)
+                          group_by, sums.strays, cur)
 
 
 def totals_of(o: Outcomes) -> Totals:
-    """Totals with the derived rates: win rate, average won deal, cycle, velocity."""
-    win_rate = o.won_count / (o.won_count + o.lost_count) if (o.won_count or o.lost_count) \
-        else None
-    avg_won = o.won_value / o.won_count if o.won_count else None
+    """Totals with the derived rates, exact: win rate, average won deal, cycle, velocity.
+    Money may be None (not added across currencies): what derives from it is None too."""
+    closed = o.won_count + o.lost_count
+    win_rate = Fraction(o.won_count, closed) if closed else None
+    avg_won = Fraction(o.won_value) / o.won_count if o.won_count and \
+        o.won_value is not None else None
     avg_cycle = o.cycles.mean_days
     velocity = None
     if avg_won is not None and win_rate is not None and avg_cycle:
-        velocity = Decimal(o.open_count) * avg_won * Decimal(repr(win_rate)) / \
-            Decimal(repr(avg_cycle))
+        velocity = o.open_count * avg_won * win_rate / avg_cycle
     return Totals(
         open_count=o.open_count, open_value=o.open_value, weighted_value=o.open_weighted,
         won_count=o.won_count, won_value=o.won_value, lost_count=o.lost_count,
@@ -231,4 +379,24 @@ def totals_of(o: Outcomes) -> Totals:
         velocity_per_day=velocity)
 
 
-GROUPINGS = ("owner", "source", "company", "tag")
+def combine(parts: dict[str, Outcomes], cycles: Spread, cur: Currencies) -> Totals:
+    """The totals of deals in several currencies: counts, rates and cycles over them all;
+    money as `cur` says (one currency, converted, or None); and, with several currencies,
+    each money figure over each currency's deals alone, in that currency."""
+    whole = Outcomes(cycles=cycles)
+    for o in parts.values():
+        whole.open_count += o.open_count
+        whole.won_count += o.won_count
+        whole.lost_count += o.lost_count
+    for name, attribute in (("open_value", "open_value"), ("open_weighted", "open_weighted"),
+                            ("won_value", "won_value"), ("lost_value", "lost_value")):
+        setattr(whole, name, cur.amount({c: getattr(o, attribute) for c, o in parts.items()}))
+    totals = totals_of(whole)
+    if not cur.several:
+        return totals
+    each = {c: totals_of(parts.get(c, Outcomes())) for c in cur.present}
+    return replace(totals, parts={name: {c: getattr(t, name) for c, t in each.items()}
+                                  for name in MONEY_TOTALS})
+
+
+GROUPINGS = ("owner", "source", "company", "tag", "currency")

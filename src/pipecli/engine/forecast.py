@@ -7,23 +7,26 @@ add up to the open pipeline. The sums come from SQL (pipecli.engine.lists.foreca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 from pipecli.engine.facts import Timeline
+from pipecli.engine.figures import Currencies
 from pipecli.models import Pipeline
 
 
 @dataclass(frozen=True)
 class Bucket:
     """Open deals: how many, their value and weighted value — and, when asked for
-    (`--deals`), the deals themselves."""
+    (`--deals`), the deals themselves. Money is None when shown per currency (`parts`:
+    figure → {currency: amount}, with several currencies)."""
 
     count: int
-    value: Decimal
-    weighted_value: Decimal
+    value: Decimal | None
+    weighted_value: Decimal | None
     deals: tuple[Timeline, ...] | None = None
+    parts: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class Month:
     month: str  # YYYY-MM
     open: Bucket
     won_count: int
-    won_value: Decimal
+    won_value: Decimal | None
+    parts: dict = field(default_factory=dict)  # {"won_value": {currency: amount}}
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Forecast:
     slipped: Bucket
     no_close_date: Bucket
     later: Bucket
+    currencies: Currencies | None = None
 
 
 def months_from(day: date, count: int) -> list[str]:

@@ -7,12 +7,15 @@ from __future__ import annotations
 import heapq
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Iterator
 
-from pipecli.engine.facts import fill_facts, one_pipeline, timeline_of, timelines
+from pipecli.engine.facts import (FACT_COLUMNS, fill_facts, one_pipeline, timeline_of,
+                                  timelines)
 from pipecli.engine.forecast import Bucket, Forecast, Month, months_from
 from pipecli.models import Pipeline
-from pipecli.engine.figures import ZERO, Filters
+from pipecli.engine.figures import ZERO, Currencies, Filters, add_to, days_between
+from pipecli.rounding import half_up
 from pipecli.store.schema import from_milli
 
 HUNDRED = Decimal(100)
@@ -26,34 +29,46 @@ def _weighted(pipeline: Pipeline, stage: str, probability, milli) -> Decimal:
     return (from_milli(milli) or ZERO) * own / HUNDRED
 
 
+def currencies_of(conn, pipeline: Pipeline) -> Currencies:
+    """The currency rule for the pipeline's deals in the facts table (fill_facts first)."""
+    return Currencies.of(pipeline, (c for (c,) in conn.execute(
+        "SELECT DISTINCT currency FROM temp.facts WHERE pipeline = :p", {"p": pipeline.name})))
+
+
 def forecast(store, pipeline: Pipeline, as_of: datetime, months: int = 6,
-             filters: Filters = Filters(), with_deals: bool = False) -> Forecast:
+             filters: Filters = Filters(), with_deals: bool = False, ws=None) -> Forecast:
     """Open deals by close month over `months` months from the as-of month, the value won
-    in each, and the slipped, undated and later deals — as sums; the deals themselves of
-    the slipped and undated buckets only when asked for."""
-    scope = one_pipeline(pipeline)
+    in each, and the slipped, undated and later deals — as sums (per currency, then shown
+    as Currencies says); the deals themselves of the slipped and undated buckets only when
+    asked for."""
+    scope = one_pipeline(pipeline, ws)
     keys = months_from(as_of.date(), months)
     today = as_of.date().isoformat()
-    sums: dict[str, list] = {k: [0, ZERO, ZERO] for k in (*keys, "slipped", "none", "later")}
-    won: dict[str, tuple[int, Decimal]] = {}
+    # bucket → [count, {currency: value}, {currency: weighted}]
+    sums: dict[str, list] = {k: [0, {}, {}] for k in (*keys, "slipped", "none", "later")}
+    won: dict[str, list] = {}
     with store.read() as snapshot:
         conn = snapshot.conn
         fill_facts(conn, scope, as_of, filters)
-        for bucket, stage, probability, count, value in conn.execute(
+        cur = currencies_of(conn, pipeline)
+        for bucket, stage, probability, currency, count, value in conn.execute(
                 "SELECT CASE WHEN close_date IS NULL THEN 'none' WHEN close_date < :today "
                 "THEN 'slipped' ELSE substr(close_date, 1, 7) END AS bucket, stage, "
-                "probability, count(*), sum(value_milli) FROM temp.facts "
-                "WHERE pipeline = :p AND status = 'open' GROUP BY bucket, stage, probability",
+                "probability, currency, count(*), sum(value_milli) FROM temp.facts "
+                "WHERE pipeline = :p AND status = 'open' "
+                "GROUP BY bucket, stage, probability, currency",
                 {"today": today, "p": pipeline.name}):
             line = sums[bucket if bucket in sums else "later"]
             line[0] += count
-            line[1] += from_milli(value) or ZERO
-            line[2] += _weighted(pipeline, stage, probability, value)
-        for month, count, value in conn.execute(
-                "SELECT substr(closed_at, 1, 7), count(*), sum(value_milli) FROM temp.facts "
-                "WHERE pipeline = :p AND status = 'won' AND closed_at IS NOT NULL "
-                "GROUP BY substr(closed_at, 1, 7)", {"p": pipeline.name}):
-            won[month] = (count, from_milli(value) or ZERO)
+            add_to(line[1], currency, from_milli(value) or ZERO)
+            add_to(line[2], currency, _weighted(pipeline, stage, probability, value))
+        for month, currency, count, value in conn.execute(
+                "SELECT substr(closed_at, 1, 7), currency, count(*), sum(value_milli) "
+                "FROM temp.facts WHERE pipeline = :p AND status = 'won' AND closed_at IS NOT "
+                "NULL GROUP BY substr(closed_at, 1, 7), currency", {"p": pipeline.name}):
+            line = won.setdefault(month, [0, {}])
+            line[0] += count
+            add_to(line[1], currency, from_milli(value) or ZERO)
         deals = {}
         for name, condition in (("slipped", "close_date < :today"),
                                 ("none", "close_date IS NULL")):
@@ -63,11 +78,18 @@ def forecast(store, pipeline: Pipeline, as_of: datetime, months: int = 6,
 
     def bucket(key: str, listed=None) -> Bucket:
         count, value, weighted = sums[key]
-        return Bucket(count, value, weighted, listed)
+        parts = {"value": cur.parts(value), "weighted_value": cur.parts(weighted)}
+        return Bucket(count, cur.amount(value), cur.amount(weighted), listed,
+                      parts if cur.several else {})
 
-    lines = tuple(Month(k, bucket(k), *won.get(k, (0, ZERO))) for k in keys)
-    return Forecast(pipeline, as_of, lines, bucket("slipped", deals["slipped"]),
-                    bucket("none", deals["none"]), bucket("later"))
+    def month(key: str) -> Month:
+        count, value = won.get(key, (0, {}))
+        return Month(key, bucket(key), count, cur.amount(value),
+                     {"won_value": cur.parts(value)} if cur.several else {})
+
+    return Forecast(pipeline, as_of, tuple(month(k) for k in keys),
+                    bucket("slipped", deals["slipped"]), bucket("none", deals["none"]),
+                    bucket("later"), cur)
 
 
 # -- stale -----------------------------------------------------------------------------------
@@ -84,12 +106,12 @@ def _by_stage(pipeline: Pipeline, attribute: str, params: dict) -> str:
 
 
 def stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters(),
-          limit: int | None = None) -> Iterator:
+          limit: int | None = None, ws=None) -> Iterator:
     """Open deals idle beyond rot_days, past their close date, or over a stage SLA, most
     overdue first, streamed (docs/metrics.md). Each is an attention.Alert."""
     from pipecli.engine.attention import Alert
 
-    scope = one_pipeline(pipeline)
+    scope = one_pipeline(pipeline, ws)
     params: dict = {"m": int(as_of.timestamp()), "p": pipeline.name,
                     "today": as_of.date().toordinal()}
     rot = _by_stage(pipeline, "rot_days", params)
@@ -109,18 +131,21 @@ def stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters
     with store.read() as snapshot:
         fill_facts(snapshot.conn, scope, as_of, filters)
         for row in snapshot.conn.execute(sql, params):
-            t = timeline_of(row[:26])
-            kind, overdue, lim = row[26:]
+            t = timeline_of(row[:FACT_COLUMNS])
+            kind, _, lim = row[FACT_COLUMNS:]
+            # SQL found and ordered them; the figures are recomputed here exactly.
             if kind == "idle":
-                days = (as_of - t.last_change_at).total_seconds() / 86400
-                yield Alert(t, kind, overdue, f"rot_days {lim}", f"idle {days:.1f} days")
+                days = days_between(t.last_change_at, as_of)
+                yield Alert(t, kind, days - lim, f"rot_days {lim}",
+                            f"idle {half_up(days, 1)} days")
             elif kind == "past_close":
-                late = int(overdue)
-                yield Alert(t, kind, float(late), f"close date {t.close_date.isoformat()}",
+                late = (as_of.date() - t.close_date).days
+                yield Alert(t, kind, Fraction(late), f"close date {t.close_date.isoformat()}",
                             f"{late} day{'s' if late != 1 else ''} past")
             else:
-                in_stage = (as_of - t.current_stay.start).total_seconds() / 86400 * 24
-                yield Alert(t, kind, overdue, f"SLA {lim} h", f"in stage {in_stage:.0f} h")
+                hours = days_between(t.current_stay.start, as_of) * 24
+                yield Alert(t, kind, (hours - lim) / 24, f"SLA {lim} h",
+                            f"in stage {half_up(hours, 0)} h")
 
 
 # -- next ------------------------------------------------------------------------------------
@@ -129,38 +154,64 @@ CANDIDATES = 64  # extra rows SQL's float score hands to the exact Decimal ranki
 
 
 def ranked(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters(),
-           limit: int | None = None) -> list:
+           limit: int | None = None, ws=None) -> tuple[list, Currencies]:
     """The open deals that most deserve attention (attention.rank_open's score), best
-    first. With a limit, SQL orders the open deals by the same score in floating point and
-    hands the best (plus a margin) to the exact ranking, so only those reach Python."""
-    from pipecli.engine.attention import (CLOSE_HORIZON_DAYS, DEFAULT_ROT_DAYS, rank_open,
-                                          sort_key)
+    first, and the currency rule they were ranked under: scores of deals in several
+    currencies compare only when converted at the pipeline's rates, so without rates each
+    currency is ranked apart (its deals together, currencies in code order). With a limit,
+    SQL orders the open deals by the same score in floating point and hands the best (plus
+    a margin) to the exact ranking, so only those reach Python."""
+    from pipecli.engine.attention import rank_open, sort_key
 
-    scope = one_pipeline(pipeline)
+    scope = one_pipeline(pipeline, ws)
+    out: list = []
     with store.read() as snapshot:
         conn = snapshot.conn
         fill_facts(conn, scope, as_of, filters)
-        if limit is None:
-            scored = rank_open(pipeline, timelines(conn, scope, "AND status = 'open'"), as_of)
-            return sorted(scored, key=sort_key)
-        params: dict = {"m": int(as_of.timestamp()), "today": as_of.date().toordinal(),
-                        "p": pipeline.name}
-        probability = _stage_case(pipeline, params, "prob", lambda s: float(s.probability), 0)
-        rot = _stage_case(pipeline, params, "rot", lambda s: s.rot_days or DEFAULT_ROT_DAYS,
-                          DEFAULT_ROT_DAYS)
-        weighted = (f"(coalesce(value_milli, 0) / 1000.0 * (CASE WHEN probability IS NULL "
-                    f"THEN {probability} ELSE CAST(probability AS REAL) END) / 100.0)")
-        stale = f"((:m - last_s) / 86400.0 / {rot})"
-        near = f"(1 - (close_day - :today) / {float(CLOSE_HORIZON_DAYS)})"
-        urgency = (f"(CASE WHEN {stale} > 2.0 THEN 2.0 ELSE {stale} END + "
-                   f"CASE WHEN close_day IS NULL THEN 0 WHEN close_day < :today THEN 2.0 "
-                   f"WHEN {near} < 0 THEN 0 ELSE {near} END)")
-        rows = conn.execute(
-            f"SELECT * FROM temp.facts WHERE pipeline = :p AND status = 'open' "
-            f"ORDER BY {weighted} * (1 + {urgency}) DESC, {urgency} DESC, id "
-            f"LIMIT {int(limit) + CANDIDATES}", params)
-        candidates = [timeline_of(row) for row in rows]
-    return heapq.nsmallest(limit, rank_open(pipeline, candidates, as_of), key=sort_key)
+        cur = currencies_of(conn, pipeline)
+        rates = dict(cur.rates) if cur.converted else {}
+        for currency in (cur.present if cur.split else (None,)):
+            where = "AND currency = :c" if currency else ""
+            if limit is None:
+                scored = rank_open(pipeline, timelines(
+                    conn, scope, f"AND status = 'open' {where}", {"c": currency}), as_of, rates)
+                out += sorted(scored, key=sort_key)
+                continue
+            candidates = _candidates(conn, pipeline, as_of, limit, where, currency, rates)
+            out += heapq.nsmallest(limit, rank_open(pipeline, candidates, as_of, rates),
+                                   key=sort_key)
+    return out, cur
+
+
+def _candidates(conn, pipeline: Pipeline, as_of: datetime, limit: int, where: str,
+                currency: str | None, rates: dict) -> list:
+    """The open deals SQL's floating-point score puts first (limit plus a margin)."""
+    from pipecli.engine.attention import CLOSE_HORIZON_DAYS, DEFAULT_ROT_DAYS
+
+    params: dict = {"m": int(as_of.timestamp()), "today": as_of.date().toordinal(),
+                    "p": pipeline.name, "c": currency}
+    probability = _stage_case(pipeline, params, "prob", lambda s: float(s.probability), 0)
+    rot = _stage_case(pipeline, params, "rot", lambda s: s.rot_days or DEFAULT_ROT_DAYS,
+                      DEFAULT_ROT_DAYS)
+    rate = "1.0"
+    if rates:
+        whens = []
+        for i, (code, r) in enumerate(sorted(rates.items())):
+            params[f"code{i}"] = code
+            whens.append(f"WHEN :code{i} THEN {float(r)!r}")
+        rate = f"(CASE currency {' '.join(whens)} ELSE 1.0 END)"
+    weighted = (f"(coalesce(value_milli, 0) / 1000.0 * {rate} * (CASE WHEN probability IS "
+                f"NULL THEN {probability} ELSE CAST(probability AS REAL) END) / 100.0)")
+    stale = f"((:m - last_s) / 86400.0 / {rot})"
+    near = f"(1 - (close_day - :today) / {float(CLOSE_HORIZON_DAYS)})"
+    urgency = (f"(CASE WHEN {stale} > 2.0 THEN 2.0 ELSE {stale} END + "
+               f"CASE WHEN close_day IS NULL THEN 0 WHEN close_day < :today THEN 2.0 "
+               f"WHEN {near} < 0 THEN 0 ELSE {near} END)")
+    rows = conn.execute(
+        f"SELECT * FROM temp.facts WHERE pipeline = :p AND status = 'open' {where} "
+        f"ORDER BY {weighted} * (1 + {urgency}) DESC, {urgency} DESC, id "
+        f"LIMIT {int(limit) + CANDIDATES}", params)
+    return [timeline_of(row) for row in rows]
 
 
 def _stage_case(pipeline: Pipeline, params: dict, prefix: str, value, default) -> str:

@@ -4,12 +4,15 @@ stores. The sums feed pipecli.engine.figures.assemble, which derives rates and a
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 
 from pipecli.engine.facts import Scope, fill_facts, furthest, one_pipeline, whole_file
-from pipecli.engine.figures import (ZERO, Filters, Outcomes, PipelineReport, Spread, StageNow,
-                                    Sums, assemble, totals_of)
+from pipecli.engine.figures import (ZERO, Currencies, Filters, Outcomes, PipelineReport,
+                                    Spread, StageNow, Sums, add_to, assemble, combine,
+                                    exact_median, funnel_conversion, won_rank)
 from pipecli.models import LOST, OPEN, WON
 from pipecli.store.schema import from_milli
 
@@ -28,7 +31,7 @@ def report(store, scope: Scope, as_of: datetime, filters: Filters = Filters(),
         fill_facts(conn, scope, as_of, filters)
         rank = scope.stage_rank
         sums = report_sums(conn, scope, as_of, filters, rank)
-        groups = _groups(conn, scope, filters, group_by) if group_by else ()
+        groups = _groups(conn, scope, filters, group_by, sums.currencies) if group_by else ()
         return assemble(scope.pipeline, as_of, filters, sums, rank, groups, group_by)
 
 
@@ -49,20 +52,24 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
     m, p = int(as_of.timestamp()), pipeline.name
     cohort, in_window, days = _window(filters)
 
+    currencies = Currencies.of(pipeline, (c for (c,) in conn.execute(
+        "SELECT DISTINCT currency FROM temp.facts")))
+
     # One pass gives the deals per stage (count, value, age), their weighted value (by
-    # probability) and the open/won/lost outcomes (in the closing window).
+    # probability) and the open/won/lost outcomes (in the closing window), each currency's
+    # money apart.
     here = {s.key: StageNow() for s in pipeline.stages}
     strays: list[str] = []
-    outcomes = Outcomes()
-    totals = {OPEN: [0, ZERO], WON: [0, ZERO], LOST: [0, ZERO]}
+    outcomes: dict[str, Outcomes] = {}
     ages: dict[str, list[int]] = {}
-    for stage, status, probability, count, value, aged, age_total, closed_n, closed_value in \
-            conn.execute(
-                f"SELECT stage, status, probability, count(*), sum(value_milli), "
+    for stage, status, probability, currency, count, value, aged, age_total, closed_n, \
+            closed_value in conn.execute(
+                f"SELECT stage, status, probability, currency, count(*), sum(value_milli), "
                 f"count(stay_start), sum(:m - stay_start), "
                 f"sum(CASE WHEN {in_window} THEN 1 ELSE 0 END), "
                 f"sum(CASE WHEN {in_window} THEN value_milli END) "
-                f"FROM temp.facts WHERE pipeline = :p GROUP BY stage, status, probability",
+                f"FROM temp.facts WHERE pipeline = :p "
+                f"GROUP BY stage, status, probability, currency",
                 {"m": m, "p": p, **days}):
         line = here.get(stage)
         if line is None:
@@ -72,40 +79,41 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
             continue
         amount = _money(value)
         line.count += count
-        line.value += amount
+        add_to(line.value, currency, amount)
         age = ages.setdefault(stage, [0, 0])
         age[0] += aged
         age[1] += age_total or 0
         own = Decimal(probability) if probability else pipeline.stage(stage).probability
         w = amount * own / HUNDRED
-        line.weighted += w
+        add_to(line.weighted, currency, w)
+        o = outcomes.setdefault(currency, Outcomes())
         if status == OPEN:
-            outcomes.open_weighted += w
-            totals[OPEN][0] += count
-            totals[OPEN][1] += amount
-        elif status in totals:
-            totals[status][0] += closed_n or 0
-            totals[status][1] += _money(closed_value)
+            o.open_weighted += w
+            o.open_count += count
+            o.open_value += amount
+        elif status == WON:
+            o.won_count += closed_n or 0
+            o.won_value += _money(closed_value)
+        elif status == LOST:
+            o.lost_count += closed_n or 0
+            o.lost_value += _money(closed_value)
     for stage, (aged, age_total) in ages.items():
         if pipeline.stage(stage).outcome is None:
             here[stage].age = Spread(aged, age_total, _median(
                 conn, "SELECT :m - stay_start AS d FROM temp.facts WHERE pipeline = :p AND "
                       "stage = :s", {"m": m, "p": p, "s": stage}, aged))
-    outcomes.open_count, outcomes.open_value = totals[OPEN]
-    outcomes.won_count, outcomes.won_value = totals[WON]
-    outcomes.lost_count, outcomes.lost_value = totals[LOST]
 
     reached = [0] * len(rank)
-    reached_value = [ZERO] * len(rank)
+    reached_value: list[dict] = [{} for _ in rank]
     handed_off = returned = 0
     # Paths are few (deals share them), so the furthest stage is found once per path.
-    for visited, count, value, handed, back in conn.execute(
-            f"SELECT visited, count(*), sum(value_milli), sum(handed_off), sum(returned) "
-            f"FROM temp.facts WHERE {cohort} GROUP BY visited", days):
+    for visited, currency, count, value, handed, back in conn.execute(
+            f"SELECT visited, currency, count(*), sum(value_milli), sum(handed_off), "
+            f"sum(returned) FROM temp.facts WHERE {cohort} GROUP BY visited, currency", days):
         r = furthest(scope, visited)
         if 0 <= r < len(rank):
             reached[r] += count
-            reached_value[r] += _money(value)
+            add_to(reached_value[r], currency, _money(value))
         handed_off += handed or 0
         returned += back or 0
 
@@ -128,49 +136,65 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
 
     won = (f"FROM temp.facts WHERE pipeline = :p AND status = 'won' AND "
            f"closed_s IS NOT NULL AND {in_window}")
-    n, total = conn.execute(f"SELECT count(*), sum(closed_s - created_s) {won}",
-                            {"p": p, **days}).fetchone()
-    outcomes.cycles = Spread(n, total or 0, _median(
-        conn, f"SELECT closed_s - created_s AS d {won}", {"p": p, **days}, n))
-
-    reasons: dict[str, tuple[int, Decimal]] = {}
-    for reason, count, value in conn.execute(
-            f"SELECT lost_reason, count(*), sum(value_milli) FROM temp.facts "
-            f"WHERE pipeline = :p AND status = 'lost' AND {in_window} GROUP BY lost_reason",
+    cycles = Spread()
+    for currency, n, total in conn.execute(
+            f"SELECT currency, count(*), sum(closed_s - created_s) {won} GROUP BY currency",
             {"p": p, **days}):
+        outcomes.setdefault(currency, Outcomes()).cycles = Spread(n, total or 0)
+        cycles.n += n
+        cycles.total += total or 0
+    cycles.median = _median(conn, f"SELECT closed_s - created_s AS d {won}", {"p": p, **days},
+                            cycles.n)
+
+    reasons: dict[str, tuple[int, dict]] = {}
+    for reason, currency, count, value in conn.execute(
+            f"SELECT lost_reason, currency, count(*), sum(value_milli) FROM temp.facts "
+            f"WHERE pipeline = :p AND status = 'lost' AND {in_window} "
+            f"GROUP BY lost_reason, currency", {"p": p, **days}):
         key = reason or "(none given)"
-        before = reasons.get(key, (0, ZERO))
-        reasons[key] = (before[0] + count, before[1] + _money(value))
-    return Sums(here, reached, reached_value, stays, outcomes, reasons, handed_off, returned,
-                tuple(sorted(strays)))
+        before, parts = reasons.get(key, (0, {}))
+        add_to(parts, currency, _money(value))
+        reasons[key] = (before + count, parts)
+    return Sums(here, reached, reached_value, stays, outcomes, cycles, reasons, currencies,
+                handed_off, returned, tuple(sorted(set(strays))))
 
 
-def _median(conn, select: str, params: dict, n: int) -> float | None:
-    """The median of column d of `select` (n rows), as statistics.median computes it."""
+def _median(conn, select: str, params: dict, n: int) -> Fraction | None:
+    """The median of column d of `select` (n rows: whole seconds), exactly."""
     if not n:
         return None
     middle = [row[0] for row in conn.execute(
         f"SELECT d FROM ({select}) AS q ORDER BY d LIMIT {2 - n % 2} OFFSET {(n - 1) // 2}",
         params)]
-    return middle[0] if n % 2 else (middle[0] + middle[1]) / 2
+    return exact_median(middle)
 
 
-def _groups(conn, scope: Scope, filters: Filters, by: str) -> tuple:
-    """Totals per owner, source, company or tag (one pass over the pipeline's facts rows)."""
+def _groups(conn, scope: Scope, filters: Filters, by: str, currencies: Currencies) -> tuple:
+    """Totals per owner, source, company, tag or currency (one pass over the facts rows:
+    those in the pipeline for the totals, the cohort's for the conversion to won)."""
     pipeline = scope.pipeline
     cohort, in_window, days = _window(filters)
     groups: dict[str, dict] = {}
-    sql = (f"SELECT {'tags' if by == 'tag' else by}, stage, status, probability, value_milli, "
-           f"CASE WHEN status = 'open' OR {in_window} THEN 1 ELSE 0 END, "
-           f"closed_s - created_s FROM temp.facts WHERE pipeline = :p")
-    for key, stage, status, probability, value, counted, cycle in conn.execute(
-            sql, {"p": pipeline.name, **days}):
-        if not counted:
-            continue
+    column = "tags" if by == "tag" else by
+    sql = (f"SELECT {column}, stage, status, probability, value_milli, currency, "
+           f"CASE WHEN pipeline = :p AND (status = 'open' OR {in_window}) THEN 1 ELSE 0 END, "
+           f"closed_s - created_s, visited, CASE WHEN {cohort} THEN 1 ELSE 0 END "
+           f"FROM temp.facts")
+    rank = scope.stage_rank
+    won_at = won_rank(rank, pipeline)
+    ranks: dict[str, int] = {}  # furthest rank per path: paths repeat
+    for key, stage, status, probability, value, currency, counted, cycle, visited, \
+            in_cohort in conn.execute(sql, {"p": pipeline.name, **days}):
         keys = ([t for t in (key or "").split(";") if t] or [""]) if by == "tag" else [key]
+        r = ranks.setdefault(visited, furthest(scope, visited)) if in_cohort else -1
         for name in keys:
-            g = groups.setdefault(name or "(none)", {"o": Outcomes(), "cycles": []})
-            o, amount = g["o"], _money(value)
+            g = groups.setdefault(name or "(none)", {"parts": {}, "cycles": [],
+                                                     "reached": [0] * len(rank)})
+            if 0 <= r < len(rank):
+                g["reached"][r] += 1
+            if not counted:
+                continue
+            o, amount = g["parts"].setdefault(currency, Outcomes()), _money(value)
             if status == OPEN:
                 o.open_count += 1
                 o.open_value += amount
@@ -182,13 +206,24 @@ def _groups(conn, scope: Scope, filters: Filters, by: str) -> tuple:
                 o.won_value += amount
                 if cycle is not None:
                     g["cycles"].append(cycle)
+                    o.cycles.n += 1
+                    o.cycles.total += cycle
             elif status == LOST:
                 o.lost_count += 1
                 o.lost_value += amount
     out = []
     for name, g in groups.items():
-        g["o"].cycles = Spread.of(g["cycles"])
-        out.append((name, totals_of(g["o"])))
+        if not any(o.open_count or o.won_count or o.lost_count for o in g["parts"].values()) \
+                and not any(g["reached"]):
+            continue
+        cumulative, count = [], 0
+        for n in reversed(g["reached"]):
+            count += n
+            cumulative.insert(0, count)
+        entered, won, to_won = funnel_conversion(cumulative, won_at)
+        totals = combine(g["parts"], Spread.of(g["cycles"]), currencies)
+        out.append((name, replace(totals, entered=entered, reached_won=won,
+                                  conversion_to_won=to_won)))
     # Names equal but for case (Åsa, ÅSA) are separate groups: order them by the exact name
     # too, or they would come in whatever order the rows happen to be read.
     return tuple(sorted(out, key=lambda kv: (kv[0] == "(none)", kv[0].lower(), kv[0])))

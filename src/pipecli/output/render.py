@@ -19,8 +19,10 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Callable, Iterable, Sequence
 
+from pipecli.rounding import half_up, percent
 from pipecli.values import CONTROL, format_money, guard_formula
 
 FORMATS = ("table", "plain", "csv", "tsv", "json", "markdown")
@@ -30,7 +32,7 @@ NUMERIC = ("money", "number", "percent", "rate", "days")
 @dataclass(frozen=True)
 class Column:
     header: str
-    kind: str = "text"  # text | money | number | percent | date | time
+    kind: str = "text"  # text | money | number | percent | rate | days | date | time
     bold: bool = False
     drop: int = 0  # on a narrow terminal, optional columns go, highest number first
 
@@ -98,17 +100,28 @@ def shown(text: str) -> str:
     return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
+def per_currency(amounts: dict) -> str:
+    """Amounts kept apart by currency, never added: "1,000 EUR; 2,500.50 USD" (the
+    currencies with an amount; "0" when none has one)."""
+    shown_parts = [f"{format_money(a, c)} {c}" for c, a in sorted(amounts.items())
+                   if a is not None and a != 0]
+    if shown_parts:
+        return "; ".join(shown_parts)
+    return "0" if any(a is not None for a in amounts.values()) else ""
+
+
 def _human(value: Any, kind: str, currency: str) -> str:
     if value is None or value == "":
         return ""
     if kind == "money":
-        return format_money(value, currency)
-    if kind == "percent":
-        return f"{value:.0%}" if isinstance(value, float) else f"{value}%"
-    if kind == "rate":
-        return f"{value:.1%}"
+        return per_currency(value) if isinstance(value, dict) else format_money(value,
+                                                                                currency)
+    if kind == "percent":  # a probability in percent, shown as written
+        return f"{value}%"
+    if kind == "rate":  # a fraction, shown as a percentage to 0.1, half-up from exact
+        return percent(value, 1)
     if kind == "days":
-        return f"{value:.1f}"
+        return format(half_up(value, 1), "f")
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
@@ -121,10 +134,15 @@ def _human(value: Any, kind: str, currency: str) -> str:
 def _machine(value: Any, kind: str) -> str:
     if value is None:
         return ""
+    if isinstance(value, Fraction):  # views round their figures; this is a fallback
+        value = half_up(value, 4)
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, dict):  # amounts per currency: "1000 EUR;2500.5 USD"
+        return ";".join(f"{format(a, 'f')} {c}" for c, a in sorted(value.items())
+                        if a is not None)
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, date):

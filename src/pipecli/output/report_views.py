@@ -1,0 +1,233 @@
+"""The report and the forecast as Documents (docs/json.md holds their JSON shapes; every
+figure is defined in docs/metrics.md)."""
+
+from __future__ import annotations
+
+from pipecli.engine.figures import Currencies, PipelineReport, Totals, to_money
+from pipecli.output.render import Chart, Column, Document, View
+from pipecli.output.shown import (currency_note, currency_payload, days_text, deal_value,
+                                  flat_parts, flat_view, json_days, json_money, json_rate,
+                                  money_cell, money_plain, money_text, pct_text, put_money,
+                                  timeline_brief)
+
+def totals_payload(t: Totals, cur: Currencies) -> dict:
+    """The JSON object of the totals (or of one --by group), docs/json.md."""
+    out: dict = {"open_count": t.open_count}
+    put_money(out, "open_value", t.open_value, t.parts, cur)
+    put_money(out, "weighted_value", t.weighted_value, t.parts, cur)
+    out["won_count"] = t.won_count
+    put_money(out, "won_value", t.won_value, t.parts, cur)
+    out["lost_count"] = t.lost_count
+    put_money(out, "lost_value", t.lost_value, t.parts, cur)
+    out["win_rate"] = json_rate(t.win_rate)
+    put_money(out, "avg_won_value", t.avg_won_value, t.parts, cur)
+    out.update(avg_cycle_days=json_days(t.avg_cycle_days),
+               median_cycle_days=json_days(t.median_cycle_days))
+    put_money(out, "velocity_per_day", t.velocity_per_day, t.parts, cur)
+    out.update(handed_off=t.handed_off, returned=t.returned, entered=t.entered,
+               reached_won=t.reached_won, conversion_to_won=json_rate(t.conversion_to_won))
+    return out
+
+
+def _describe_filters(report: PipelineReport) -> str:
+    f = report.filters
+    parts = []
+    if f.since or f.until:
+        parts.append(f"funnel: deals created {f.since or '…'} to {f.until or '…'}; won/lost: "
+                     f"closed in that period")
+    for name in ("owner", "source", "tag"):
+        if getattr(f, name):
+            parts.append(f"{name} {getattr(f, name)}")
+    return "; ".join(parts)
+
+
+def _stage_payload(s, cur: Currencies) -> dict:
+    out = {"key": s.key, "label": s.label, "outcome": s.outcome,
+           "probability": s.probability, "count": s.count}
+    put_money(out, "value", s.value, s.parts, cur)
+    put_money(out, "weighted_value", s.weighted_value, s.parts, cur)
+    out.update(avg_age_days=json_days(s.avg_age_days), reached=s.reached)
+    put_money(out, "reached_value", s.reached_value, s.parts, cur)
+    out.update(conversion=json_rate(s.conversion), drop_off=s.drop_off,
+               avg_days_in_stage=json_days(s.avg_days_in_stage),
+               median_days_in_stage=json_days(s.median_days_in_stage))
+    return out
+
+
+def report_document(report: PipelineReport) -> Document:
+    """The full pipeline report: title, funnel chart, stage tables, totals, lost reasons."""
+    p, t = report.pipeline, report.totals
+    cur = report.currencies or Currencies(p.currency, (p.currency,))
+    c = cur.label or ""
+
+    def cell(x, name: str):
+        return money_cell(getattr(x, name), x.parts, name, cur)
+
+    def money(x, name: str) -> str:
+        return money_text(cell(x, name), c) or "–"  # undefined in every currency
+
+    title = f"{p.label} ({c or ', '.join(cur.present)}) — as of " \
+            f"{report.as_of.strftime('%Y-%m-%d %H:%M')}"
+    described = _describe_filters(report)
+    funnel = [s for s in report.stages if s.reached is not None]
+    amounts = [money_plain(cell(s, "reached_value"), c) for s in funnel]
+    wide = max([12] + [len(a) for a in amounts])  # amounts per currency are longer
+    chart = Chart("Funnel: deals that reached each stage", [
+        (s.label, s.reached, f"{s.reached:>5}  {amount:>{wide}}"
+                             f"  {pct_text(s.conversion) if s.conversion is not None else '':>6}")
+        for s, amount in zip(funnel, amounts)])
+    now_view = View(
+        [Column("Stage", bold=True), Column("Prob.", "percent"), Column("Deals", "number"),
+         Column("Value", "money"), Column("Weighted", "money"), Column("Avg age", "days")],
+        [[s.label, s.probability, s.count, cell(s, "value"), cell(s, "weighted_value"),
+          s.avg_age_days] for s in report.stages], None, title="Pipeline now", currency=c,
+        footer=["Open pipeline", None, t.open_count, cell(t, "open_value"),
+                cell(t, "weighted_value"), None])
+    flow_view = View(
+        [Column("Stage", bold=True), Column("Reached", "number"), Column("Value", "money"),
+         Column("Conv.", "rate"), Column("Drop-off", "number", drop=1),
+         Column("Avg days", "days"),
+         Column("Median", "days")],
+        [[s.label, s.reached, cell(s, "reached_value"), s.conversion, s.drop_off,
+          s.avg_days_in_stage, s.median_days_in_stage] for s in funnel], None,
+        title="Stage flow (reached = got this far; days = completed stays)", currency=c)
+    summary = [
+        f"Won:        {t.won_count} deal{'s' if t.won_count != 1 else ''}, "
+        f"{money(t, 'won_value')}",
+        f"Lost:       {t.lost_count} deal{'s' if t.lost_count != 1 else ''}, "
+        f"{money(t, 'lost_value')}",
+        f"Win rate:   {pct_text(t.win_rate)}",
+        f"Conversion: {pct_text(t.conversion_to_won)} to won ({t.reached_won} of the "
+        f"{t.entered} deal{'s' if t.entered != 1 else ''} that entered the funnel)",
+        f"Avg won:    {money(t, 'avg_won_value')}",
+        f"Cycle:      {days_text(t.avg_cycle_days)} mean, {days_text(t.median_cycle_days)} median",
+        "Velocity:   " + (money(t, "velocity_per_day") + " per day"
+                          if money(t, "velocity_per_day") != "–" else "–"),
+    ]
+    if t.handed_off or t.returned:
+        summary.append(f"Hand-off:   {t.handed_off} handed on to another pipeline, "
+                       f"{t.returned} returned to this one")
+    sections: list = [title] + ([f"Filters: {described}"] if described else [])
+    sections += [currency_note(cur)] if cur.several else []
+    sections += [chart, now_view, flow_view, summary]
+    if report.lost_reasons:
+        sections.append(View([Column("Lost reason"), Column("Deals", "number"),
+                              Column("Value", "money")],
+                             [[r.reason, r.count, cell(r, "value")]
+                              for r in report.lost_reasons], None,
+                             title="Lost, by reason", currency=c))
+    if report.group_by:
+        sections.append(View(
+            [Column(report.group_by.capitalize(), bold=True), Column("Open", "number"),
+             Column("Open value", "money"), Column("Weighted", "money", drop=3),
+             Column("Won", "number"), Column("Won value", "money"), Column("Lost", "number"),
+             Column("Win rate", "rate"), Column("To won", "rate"),
+             Column("Avg won", "money", drop=2), Column("Cycle", "days", drop=1)],
+            [[name, g.open_count, cell(g, "open_value"), cell(g, "weighted_value"),
+              g.won_count, cell(g, "won_value"), g.lost_count, g.win_rate,
+              g.conversion_to_won, cell(g, "avg_won_value"), g.avg_cycle_days]
+             for name, g in report.groups], None, title=f"By {report.group_by}", currency=c))
+    payload = {
+        "pipeline": p.name, "label": p.label, "currency": cur.label,
+        **currency_payload(cur),
+        "as_of": report.as_of,
+        "filters": {"since": report.filters.since, "until": report.filters.until,
+                    "owner": report.filters.owner, "source": report.filters.source,
+                    "tag": report.filters.tag},
+        "stages": [_stage_payload(s, cur) for s in report.stages],
+        "totals": totals_payload(t, cur),
+        "lost_reasons": [],
+    }
+    for r in report.lost_reasons:
+        reason = {"reason": r.reason, "count": r.count}
+        put_money(reason, "value", r.value, r.parts, cur)
+        payload["lost_reasons"].append(reason)
+    if report.group_by:
+        payload["by"] = report.group_by
+        payload["groups"] = [dict(group=name, **totals_payload(g, cur))
+                             for name, g in report.groups]
+    flat = flat_view(cur, [
+        ("key", "text", lambda s: s.key), ("label", "text", lambda s: s.label),
+        ("count", "number", lambda s: s.count), ("value", "money", None),
+        ("weighted_value", "money", None),
+        ("avg_age_days", "days", lambda s: json_days(s.avg_age_days)),
+        ("reached", "number", lambda s: s.reached), ("reached_value", "money", None),
+        ("conversion", "rate", lambda s: json_rate(s.conversion)),
+        ("drop_off", "number", lambda s: s.drop_off),
+        ("avg_days_in_stage", "days", lambda s: json_days(s.avg_days_in_stage)),
+        ("median_days_in_stage", "days", lambda s: json_days(s.median_days_in_stage))],
+        report.stages)
+    return Document(sections, payload, flat)
+
+
+def forecast_document(f) -> Document:
+    """Open deals by expected close month, won value per month, and the deals set aside."""
+    p = f.pipeline
+    cur = f.currencies or Currencies(p.currency, (p.currency,))
+    c = cur.label or ""
+
+    def cell(x, name: str):
+        return money_cell(getattr(x, name), x.parts, name, cur)
+
+    def bucket_payload(b) -> dict:
+        shape = {"count": b.count}
+        put_money(shape, "value", b.value, b.parts, cur)
+        put_money(shape, "weighted_value", b.weighted_value, b.parts, cur)
+        if b.deals is not None:  # --deals
+            shape["deals"] = [timeline_brief(t, p) for t in b.deals]
+        return shape
+
+    def month_payload(m) -> dict:
+        shape = {"month": m.month, "open_count": m.open.count}
+        put_money(shape, "value", m.open.value, m.open.parts, cur, key="open_value")
+        put_money(shape, "weighted_value", m.open.weighted_value, m.open.parts, cur)
+        shape["won_count"] = m.won_count
+        put_money(shape, "won_value", m.won_value, m.parts, cur)
+        return shape
+
+    rows = [[m.month, m.open.count, cell(m.open, "value"), cell(m.open, "weighted_value"),
+             m.won_count, cell(m, "won_value")] for m in f.months]
+    extra = [("Slipped (close date passed)", f.slipped), ("No close date", f.no_close_date),
+             ("Later (beyond the horizon)", f.later)]
+    rows += [[label, b.count, cell(b, "value"), cell(b, "weighted_value"), None, None]
+             for label, b in extra]
+    columns = [Column("Close month", bold=True), Column("Deals", "number"),
+               Column("Value", "money"), Column("Weighted", "money"), Column("Won", "number"),
+               Column("Won value", "money")]
+    table = View(columns, rows, None, currency=c,
+                 title=f"{p.label} forecast ({c or ', '.join(cur.present)}) — as of "
+                       f"{f.as_of.strftime('%Y-%m-%d')}")
+    sections: list = [currency_note(cur)] if cur.several else []
+    sections.append(table)
+    for label, b in extra[:2]:
+        if b.deals:
+            sections.append(View(
+                [Column("ID", bold=True), Column("Name"), Column("Stage"),
+                 Column("Value", "money"), Column("Close", "date")],
+                [[t.id, t.name, timeline_brief(t, p)["stage_label"], deal_value(t, cur),
+                  t.close_date] for t in b.deals], None, title=label, currency=c))
+    payload = {"pipeline": p.name, "currency": cur.label, **currency_payload(cur),
+               "as_of": f.as_of, "months": [month_payload(m) for m in f.months],
+               "slipped": bucket_payload(f.slipped),
+               "no_close_date": bucket_payload(f.no_close_date),
+               "later": bucket_payload(f.later)}
+    buckets = [(m.month, m.open, m) for m in f.months] + \
+        [(key, b, None) for key, b in (("slipped", f.slipped),
+                                       ("no_close_date", f.no_close_date),
+                                       ("later", f.later))]
+    flat = flat_view(cur, [
+        ("bucket", "text", lambda x: x[0]), ("open_count", "number", lambda x: x[1].count),
+        ("open_value", "money", lambda x: json_money(x[1].value, "value", cur)),
+        *flat_parts(cur, "open_value", lambda x, code: x[1].parts.get("value", {}).get(code)),
+        ("weighted_value", "money",
+         lambda x: json_money(x[1].weighted_value, "weighted_value", cur)),
+        *flat_parts(cur, "weighted_value", lambda x, code: to_money(
+            x[1].parts.get("weighted_value", {}).get(code), code)),
+        ("won_count", "number", lambda x: x[2].won_count if x[2] else None),
+        ("won_value", "money",
+         lambda x: json_money(x[2].won_value, "won_value", cur) if x[2] else None),
+        *flat_parts(cur, "won_value", lambda x, code: x[2].parts.get("won_value", {}).get(
+            code) if x[2] else None)], buckets)
+    return Document(sections, payload, flat)
+
+
