@@ -123,14 +123,13 @@ def test_the_importer_only_ever_rejects_rows_or_says_why(tmp_path_factory, text)
     source = folder / "in.csv"
     source.write_text(text, encoding="utf-8")
     try:
-        plan = importing.plan(ws, ws.pipelines[0], open_store(ws.store_path), source,
-                              importing.Options())
+        plan = importing.run(ws, ws.pipelines[0], open_store(ws.store_path), source,
+                             importing.Options())
     except PipeError as e:
         assert str(e)
         return
     assert all(r.reason for r in plan.rejected)
-    if not plan.rejected and not plan.unknown_stages:
-        importing.apply(open_store(ws.store_path), plan)
+    if not plan.rejected:  # written
         from pipecli.check import check_store
 
         assert check_store(ws, open_store(ws.store_path)).findings == []
@@ -200,13 +199,13 @@ def test_a_forged_history_file_is_rejected_or_lands_and_reads(tmp_path_factory, 
     source = folder / "history.csv"
     source.write_text(buf.getvalue(), encoding="utf-8")
     store = open_store(ws.store_path)
-    result = importing.plan(ws, ws.pipelines[0], store, source, importing.Options())
+    result = importing.run(ws, ws.pipelines[0], store, source, importing.Options())
     assert all(r.reason for r in result.rejected)
     if result.rejected:
         return
-    importing.apply(store, result)
     report(store, one_pipeline(ws.pipelines[0]), T0 + timedelta(days=30))
     check_store(ws, store)
-    again = importing.plan(ws, ws.pipelines[0], store, source, importing.Options())
+    again = importing.run(ws, ws.pipelines[0], store, source, importing.Options(),
+                          dry_run=True)
     assert not again.ready and not again.rejected
 

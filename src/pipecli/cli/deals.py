@@ -9,9 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipecli.cli.common import (AtOpt, DealArg, FileOpt, FormatOpt, NoteOpt, PipelineOpt,
-                                Status, app, deal_fields, deal_label, format_name,
-                                open_workspace, say, when)
+from pipecli.cli.common import (AtOpt, CurrencyOpt, DealArg, FileOpt, FormatOpt, NoteOpt,
+                                PipelineOpt, Status, app, currency_code, deal_fields,
+                                deal_label, format_name, open_workspace, say, value_currency,
+                                when)
 
 
 @app.command()
@@ -35,6 +36,7 @@ def add(
                                                        " for this deal, overriding the "
                                                        "stage's.")] = None,
     tag: Annotated[Optional[list[str]], typer.Option("--tag", help="A tag (repeatable).")] = None,
+    currency: CurrencyOpt = None,
     note: NoteOpt = "",
     at: AtOpt = None,
     file: FileOpt = None,
@@ -49,9 +51,12 @@ def add(
 
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
-    fields = deal_fields(currency=p.currency, value=value, probability=probability,
+    code = currency_code(currency) or p.currency
+    fields = deal_fields(currency=code, value=value, probability=probability,
                           company=company, contact=contact, email=email, owner=owner,
                           source=source, close_date=close_date, tags=tag)
+    if code != p.currency:
+        fields["currency"] = code  # a deal in the pipeline's own currency keeps it implicitly
     change = ops.add(store, p, name=values.clean_text(name, what="the deal name", required=True),
                      fields=fields, stage=stage, note=values.clean_text(note, what="--note"),
                      at=when(at))
@@ -129,7 +134,8 @@ def won(
     from pipecli import ops, values
 
     ws, store = open_workspace(file)
-    amount = values.parse_money(value, None, what="--value") if value is not None else None
+    amount = values.parse_money(value, value_currency(ws, store, deal, value),
+                                what="--value") if value is not None else None
     change = ops.win(store, ws, deal, value=amount, note=values.clean_text(note, what="--note"),
                      at=when(at))
     d = change.deal
@@ -232,6 +238,7 @@ def edit(
     = None,
     untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag "
                                                        "(repeatable).")] = None,
+    currency: CurrencyOpt = None,
     note: NoteOpt = "",
     at: AtOpt = None,
     file: FileOpt = None,
@@ -243,9 +250,12 @@ def edit(
     from pipecli import ops, values
 
     ws, store = open_workspace(file)
-    fields = deal_fields(currency=None, value=value,  # the core checks the deal's currency
+    code = currency_code(currency)
+    fields = deal_fields(currency=code or value_currency(ws, store, deal, value), value=value,
                           probability=probability, company=company, contact=contact,
                           email=email, owner=owner, source=source, close_date=close_date)
+    if code is not None:
+        fields["currency"] = code
     if name is not None:
         fields["name"] = values.clean_text(name, what="--name", required=True)
     change = ops.edit(store, ws, deal, fields=fields,
@@ -342,76 +352,110 @@ def show(deal: DealArg, *, file: FileOpt = None, fmt: FormatOpt = None) -> None:
 @app.command("import")
 def import_(
     source: Annotated[Path, typer.Argument(metavar="FILE", help="CSV (any delimiter) or "
-                                           "JSON-lines file.")],
+                                           "JSON file.")],
     *,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Column names of: hubspot, "
                                                   "pipedrive, salesforce, pipe.")] = None,
     map_: Annotated[Optional[list[str]], typer.Option("--map", help="SOURCE_COLUMN=FIELD "
                                                       "(repeatable).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="FIELD=VALUE for every "
+                                                      "row, e.g. status=won (repeatable).")]
+    = None,
     stage_map: Annotated[Optional[list[str]], typer.Option("--stage-map", help="SOURCE_STAGE="
                                                            "STAGE_KEY (repeatable).")] = None,
-    history: Annotated[Optional[Path], typer.Option("--history", help="A file of stage changes"
-                                                    " (e.g. Salesforce OpportunityHistory.csv)."
-                                                    )] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="A file of stage and "
+                                                    "amount changes (e.g. Salesforce "
+                                                    "OpportunityHistory.csv).")] = None,
     closed_from: Annotated[Optional[str], typer.Option("--closed-from", help="The open stage a "
                                                        "closed deal without history started "
                                                        "at (default: the first).")] = None,
     dayfirst: Annotated[bool, typer.Option("--dayfirst", help="Read 03/04/2026 as 3 April.")]
     = False,
+    decimal_comma: Annotated[Optional[bool], typer.Option(
+        "--decimal-comma/--decimal-point", show_default=False,
+        help="Amounts use a decimal comma (1.000,50) or point (1,000.50) (default: found from "
+             "each amount column).")] = None,
+    round_amounts: Annotated[bool, typer.Option("--round", help="Round amounts with more "
+                                                "decimals than the currency has (half up) "
+                                                "instead of refusing them.")] = False,
+    clear_empty: Annotated[bool, typer.Option("--clear-empty", help="An empty cell clears the "
+                                              "field (default: it leaves it as it is).")]
+    = False,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="The file's encoding "
+                                                    "(default: UTF-8, or Windows-1252 when "
+                                                    "it is not UTF-8).")] = None,
+    at: AtOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write "
                                           "nothing.")] = False,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
 ) -> None:
-    """Import deals from a CSV or JSON-lines export (HubSpot, Pipedrive, Salesforce, a
-    spreadsheet, or pipe itself). All rows go in, or none: rejected rows are listed with
-    their line. A row whose id is already known updates that deal.
+    """Import deals from a CSV or JSON export (HubSpot, Pipedrive, Salesforce, a
+    spreadsheet, or pipe itself). All rows go in, or none: refused rows are listed with
+    their line and column. A row for a deal already in the store changes only the fields
+    the file gives, so importing the same file again adds nothing.
 
     Example: pipe import deals.csv --preset hubspot --stage-map "Appointment scheduled=demo"
     """
+    from pipecli import money
+    from pipecli.errors import ImportRejected
     from pipecli.exchange import importing
     from pipecli.output import render
-    from pipecli.errors import ImportRejected
 
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
+    mark = None if decimal_comma is None else (money.Mark.COMMA if decimal_comma else
+                                               money.Mark.POINT)
     options = importing.Options(preset=preset, maps=tuple(map_ or ()),
+                                constants=tuple(set_ or ()),
                                 stage_maps=tuple(stage_map or ()), closed_from=closed_from,
-                                dayfirst=dayfirst, history=history)
-    result = importing.plan(ws, p, store, source, options)
-    if result.unknown_stages:
-        listed = ", ".join(f"{v!r} (line {n})" for v, n in result.unknown_stages.items())
-        raise ImportRejected(f"{source.name}: stages not in pipeline {p.name!r}: {listed}; map "
-                             f"them with --stage-map SOURCE=STAGE_KEY; nothing was imported")
+                                dayfirst=dayfirst, history=history, encoding=encoding,
+                                decimal=mark, round_amounts=round_amounts,
+                                clear_empty=clear_empty)
+
+    bars = []
+
+    def progress(total: int):
+        if total <= 2000 or not render.is_terminal(sys.stderr):
+            return None  # silent when piped or run from cron
+        from rich.progress import Progress
+
+        bar = Progress(console=render.console(stderr=True), transient=True)
+        bars.append(bar)
+        bar.start()
+        task = bar.add_task(f"Importing {render.shown(source.name)}", total=total)
+        return lambda n: bar.advance(task, n)
+
+    try:
+        result = importing.run(ws, p, store, source, options, at=when(at), dry_run=dry_run,
+                               progress=progress)
+    finally:
+        for bar in bars:
+            bar.stop()
     for rejected in result.rejected:
-        say(f"{source.name}:{rejected.line}: rejected: {rejected.reason}")
+        say(f"{render.shown(rejected.file or source.name)}:{rejected.line}: "
+            f"{render.shown(str(rejected))}")
+    for note in [] if result.rejected else result.notes:  # a refusal is its one sentence
+        render.warn(render.shown(note))
     if result.events:  # pipe's own history file: counted in events
         summary = (f"{len(result.ready)} events to add, {result.unchanged} already there, "
                    f"{len(result.rejected)} rejected")
     else:
         summary = (f"{len(result.added)} to add, {len(result.updated)} to update, "
-                   f"{result.unchanged} unchanged, {len(result.rejected)} rejected")
+                   f"{result.unchanged} unchanged, {len(result.rejected)} rejected "
+                   f"({result.event_count} events)")
     if result.rejected:
         raise ImportRejected(f"{summary}; nothing was imported (fix the rejected rows and run "
                              f"it again)")
     if dry_run:
         say(f"Dry run: {summary}.")
-        return
-    total = len(result.added) + len(result.updated)
-    if total > 2000 and render.is_terminal(sys.stderr):
-        from rich.progress import Progress
-
-        with Progress(console=render.console(stderr=True), transient=True) as progress:
-            task = progress.add_task(f"Importing {source.name}", total=total)
-            importing.apply(store, result, lambda n: progress.advance(task, n))
+    elif result.events:
+        say(f"Imported {render.shown(source.name)}: {len(result.ready)} events added, "
+            f"{result.unchanged} already there.")
     else:
-        importing.apply(store, result)  # silent when piped or run from cron
-    if result.events:
-        say(f"Imported {source.name}: {len(result.ready)} events added, {result.unchanged} "
-            f"already there.")
-        return
-    say(f"Imported {source.name}: {len(result.added)} added, {len(result.updated)} updated, "
-        f"{result.unchanged} unchanged.")
+        say(f"Imported {render.shown(source.name)}: {len(result.added)} added, "
+            f"{len(result.updated)} updated, {result.unchanged} unchanged "
+            f"({result.event_count} events).")
 
 
 @app.command()

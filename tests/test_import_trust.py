@@ -1,0 +1,390 @@
+"""Imports that can be trusted (issue 11): each case found on real exports, on hand-made
+files, against both stores — and the class behind it: merges that keep what other files
+set, dates that mean what they say, amounts read one way, re-imports that add nothing."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import store_digest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+EARTHFINK = SHARED / "salesforce-opportunity-exports" / "earthfink1982-salesforce-in-powerbi"
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared is not beside this "
+                                                              "checkout")
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def deals(run) -> dict:
+    """Every deal by name, as `pipe list -o json` shows it."""
+    return {d["name"]: d for d in run("list", "--status", "all", "-o", "json").json()}
+
+
+def events(run) -> int:
+    return len(run("log", "-n", "100000", "-o", "json").json())
+
+
+def imported(run, *args):
+    result = run("import", *args)
+    assert result.code == 0, result.out + result.err
+    return result
+
+
+# -- a spreadsheet of open deals ---------------------------------------------------------
+
+SHEET = """\
+Deal Name,Amount,Stage,Close Date
+Acme renewal,"12,000",Proposal,2027-01-15
+Beta pilot,"8,500",Prospecting,2027-02-01
+"""
+
+
+def test_open_deals_from_a_sheet_are_created_now_and_counted(run, workspace):
+    imported(run, str(write(workspace / "sheet.csv", SHEET)))
+    found = deals(run)
+    acme = found["Acme renewal"]
+    assert acme["value"] == 12000 and acme["stage"] == "proposal"
+    assert acme["close_date"] == "2027-01-15"
+    assert acme["created_at"].startswith("2026-11-20")  # the import moment, not the close date
+    report = run("report", "-o", "json").json()
+    now = {s["key"]: s for s in report["stages"]}
+    assert now["proposal"]["value"] == 12000 and now["prospecting"]["value"] == 8500
+    forecast = run("forecast", "-o", "json").json()
+    months = {m["month"]: m for m in forecast["months"]}
+    assert months["2027-01"]["open_value"] == 12000
+    # the deal takes ordinary changes without --at
+    assert run("move", "Acme renewal", "won").code == 0
+    assert run("edit", "Beta pilot", "--value", "9000").code == 0
+
+
+def test_a_creation_date_in_the_future_is_refused_with_its_line(run, workspace):
+    path = write(workspace / "f.csv", "Name,Created\nA,2026-01-01\nB,2099-01-01\n")
+    before = store_digest(workspace)
+    result = run("import", str(path))
+    assert result.code != 0
+    assert "f.csv:3: column 'Created'" in result.out and "future" in result.out
+    assert store_digest(workspace) == before
+
+
+# -- amounts --------------------------------------------------------------------------------
+
+def test_a_european_file_is_read_with_its_decimal_comma(run, workspace):
+    path = write(workspace / "eu.csv", "Name;Amount\nA;1.000,50\nB;2.500\nC;12\n")
+    result = imported(run, str(path))
+    assert "decimal comma" in result.err
+    found = deals(run)
+    assert str(found["A"]["value"]) == "1000.5" and found["B"]["value"] == 2500
+    assert found["C"]["value"] == 12
+
+
+def test_an_amount_column_that_could_be_read_two_ways_is_refused(run, workspace):
+    path = write(workspace / "amb.csv", "Name;Amount\nA;2.500\nB;3.750\n")
+    result = run("import", str(path))
+    assert result.code != 0
+    assert "amb.csv:2: column 'Amount'" in result.out and "--decimal-comma" in result.out
+    imported(run, str(path), "--decimal-comma")
+    assert deals(run)["B"]["value"] == 3750
+
+
+def test_a_flag_that_contradicts_the_file_refuses_the_rows(run, workspace):
+    path = write(workspace / "eu.csv", "Name;Amount\nA;1.000,50\nB;2.500\n")
+    result = run("import", str(path), "--decimal-point")
+    assert result.code != 0 and "eu.csv:2: column 'Amount'" in result.out
+
+
+def test_more_decimals_than_the_currency_has_are_refused_or_rounded_half_up(run, workspace):
+    path = write(workspace / "d.csv", "Name,Amount\nA,7564.6845\nB,0.125\n")
+    result = run("import", str(path))
+    assert result.code != 0
+    assert "d.csv:2: column 'Amount'" in result.out and "d.csv:3" in result.out
+    imported(run, str(path), "--round")
+    found = deals(run)
+    assert str(found["A"]["value"]) == "7564.68"
+    assert str(found["B"]["value"]) == "0.13"  # half up, not to even
+
+
+# -- merges and re-imports ---------------------------------------------------------------------
+
+def olist_like(folder: Path, seed: int = 7) -> tuple[Path, Path, Counter]:
+    """Two files shaped like a marketing-funnel export: leads with their origin, and the
+    closed deals by lead id (no status column: every row is a win). Returns the expected
+    wins per origin, counted from the files alone."""
+    rng = random.Random(seed)
+    origins = ["organic_search", "paid_search", "social", "email", "referral", ""]
+    leads, wins = [], []
+    for i in range(300):
+        lead = f"{rng.getrandbits(64):016x}"
+        start = date(2025, 6, 1) + timedelta(days=rng.randrange(200))
+        leads.append((lead, start.isoformat(), f"lp{rng.randrange(30)}", rng.choice(origins)))
+        if rng.random() < 0.25:
+            won = start + timedelta(days=rng.randrange(1, 90))
+            wins.append((lead, f"s{i}", won.isoformat() + " 13:45:00", "pet"))
+    lead_file, won_file = folder / "leads.csv", folder / "closed.csv"
+    with lead_file.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["mql_id", "first_contact_date", "landing_page_id", "origin"])
+        w.writerows(leads)
+    with won_file.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["mql_id", "seller_id", "won_date", "business_segment"])
+        w.writerows(rng.sample(wins, len(wins)))
+    origin = {lead: o for lead, _, _, o in leads}
+    return lead_file, won_file, Counter(origin[w[0]] for w in wins)
+
+
+def wins_by_source(run) -> Counter:
+    return Counter(d["source"] for d in deals(run).values() if d["status"] == "won")
+
+
+@pytest.mark.parametrize("order", ["leads first", "closed first"])
+def test_two_files_joined_by_id_keep_each_others_fields_and_reimport_adds_nothing(
+        run, workspace, order):
+    leads, closed, expected = olist_like(workspace)
+    first = [str(leads)] if order == "leads first" else [str(closed), "--set", "status=won"]
+    second = [str(closed), "--set", "status=won"] if order == "leads first" else [str(leads)]
+    imported(run, *first)
+    imported(run, *second)
+    assert wins_by_source(run) == expected
+    wins = [d for d in deals(run).values() if d["status"] == "won"]
+    assert all(d["closed_at"].endswith("13:45:00+00:00") or "T13:45:00" in d["closed_at"]
+               for d in wins)
+    before, count = store_digest(workspace), events(run)
+    for args in (first, second, first, second):
+        result = imported(run, *args)
+        assert "(0 events)" in result.out
+    assert store_digest(workspace) == before and events(run) == count
+    assert run("check").code == 0
+
+
+def test_a_file_without_status_says_that_it_changes_no_outcome(run, workspace):
+    leads, closed, _ = olist_like(workspace)
+    imported(run, str(leads))
+    result = imported(run, str(closed))
+    assert not any(d["status"] == "won" for d in deals(run).values())
+    assert "--set status=won" in result.err
+
+
+def test_an_empty_cell_leaves_the_field_unless_asked_to_clear_it(run, workspace):
+    imported(run, str(write(workspace / "a.csv", "Id,Name,Owner,Amount\nx1,A,ann,100\n")))
+    imported(run, str(write(workspace / "b.csv", "Id,Name,Owner,Amount\nx1,A,,\n")))
+    assert deals(run)["A"]["owner"] == "ann" and deals(run)["A"]["value"] == 100
+    imported(run, str(workspace / "b.csv"), "--clear-empty")
+    assert deals(run)["A"]["owner"] == "" and deals(run)["A"]["value"] is None
+
+
+def test_a_closed_deal_with_the_same_outcome_is_untouched_and_a_new_outcome_is_dated(
+        run, workspace):
+    path = write(workspace / "a.csv", "Id,Name,Status,Won time,Lost time,Update time\n"
+                                      "p1,A,won,2026-03-01 10:00,,2026-03-01 10:00\n")
+    imported(run, str(path))
+    assert "(0 events)" in imported(run, str(path)).out
+    path = write(workspace / "b.csv", "Id,Name,Status,Won time,Lost time,Update time\n"
+                                      "p1,A,open,,,2026-04-02 09:30\n")
+    imported(run, str(path))
+    history = run("show", "A", "-o", "json").json()["history"]
+    assert [h["event"] for h in history][-1] == "reopened"
+    assert history[-1]["at"].startswith("2026-04-02T09:30")
+    assert deals(run)["A"]["stage"] == "prospecting"  # the open stage it closed from
+
+
+def test_pipedrive_won_and_lost_times_date_the_closes(run, workspace):
+    path = write(workspace / "pd.csv",
+                 "Deal - ID,Deal - Title,Deal - Value,Deal - Stage,Deal - Status,"
+                 "Deal - Deal created,Deal - Won time,Deal - Lost time\n"
+                 "11,Alpha,100,Proposal,won,2026-01-05 09:00,2026-02-10 16:20,\n"
+                 "12,Bravo,200,Qualification,lost,2026-01-06 09:00,,2026-03-01 11:00\n"
+                 "13,Charlie,300,Proposal,open,2026-01-07 09:00,,\n")
+    imported(run, str(path), "--preset", "pipedrive")
+    found = deals(run)
+    assert found["Alpha"]["closed_at"].startswith("2026-02-10T16:20")
+    assert found["Bravo"]["closed_at"].startswith("2026-03-01T11:00")
+    assert found["Charlie"]["status"] == "open" and found["Charlie"]["external_id"] == "13"
+    # the stage of a closed Pipedrive deal is where it closed from
+    shown = run("show", "Alpha", "-o", "json").json()
+    assert shown["history"][0]["sets"]["stage"] == "proposal"
+
+
+def test_hubspot_close_date_dates_only_closed_deals(run, workspace):
+    path = write(workspace / "hs.csv",
+                 "Record ID,Deal Name,Deal Stage,Close Date,Create Date,Amount\n"
+                 "1,A,Closed won,2026-02-01 12:00,2026-01-01 09:00,100\n"
+                 "2,B,Proposal,2027-02-01,2026-01-02 09:00,100\n")
+    imported(run, str(path), "--preset", "hubspot")
+    found = deals(run)
+    assert found["A"]["closed_at"].startswith("2026-02-01T12:00")
+    assert found["B"]["created_at"].startswith("2026-01-02") and found["B"]["status"] == "open"
+    assert found["B"]["close_date"] == "2027-02-01"
+
+
+# -- ids, encodings, currencies ---------------------------------------------------------------
+
+def test_case_sensitive_ids_stay_apart_and_are_kept_as_written(run, workspace):
+    path = write(workspace / "sf.csv", "Id,Name\n0061a00000AbCdE,A\n0061a00000abcde,B\n")
+    imported(run, str(path))
+    found = deals(run)
+    assert found["A"]["external_id"] == "0061a00000AbCdE"
+    assert found["B"]["external_id"] == "0061a00000abcde"
+    assert found["A"]["id"] != found["B"]["id"]
+    assert run("show", "0061a00000AbCdE", "-o", "json").json()["name"] == "A"
+    assert "(0 events)" in imported(run, str(path)).out
+
+
+def test_a_windows_1252_file_is_read_with_a_note(run, workspace):
+    path = write(workspace / "w.csv", "Name,Company\nCafé deal,Société Générale – €\n",
+                 encoding="cp1252")
+    result = imported(run, str(path))
+    assert "Windows-1252" in result.err
+    assert deals(run)["Café deal"]["company"] == "Société Générale – €"
+
+
+def test_each_deal_keeps_its_currency_with_its_minor_units(run, workspace):
+    path = write(workspace / "m.csv", "Id,Name,Amount,Currency\n1,A,100.50,EUR\n"
+                                      "2,B,5000,JPY\n3,C,20,USD\n")
+    imported(run, str(path))
+    found = deals(run)
+    assert (found["A"]["currency"], str(found["A"]["value"])) == ("EUR", "100.5")
+    assert (found["B"]["currency"], found["C"]["currency"]) == ("JPY", "USD")
+    bad = write(workspace / "bad.csv", "Id,Name,Amount,Currency\n4,D,12.5,JPY\n5,E,1,XYZ\n")
+    result = run("import", str(bad))
+    assert result.code != 0
+    assert "bad.csv:2: column 'Amount'" in result.out
+    assert "bad.csv:3: column 'Currency'" in result.out
+
+
+# -- Salesforce with its history ------------------------------------------------------------------
+
+SF_YAML = """\
+name: salesforce
+kind: b2b
+currency: USD
+store: {store}
+stages:
+  - {{key: prospecting, label: Prospecting, probability: 10}}
+  - {{key: qualification, label: Qualification, probability: 10}}
+  - {{key: needs_analysis, label: Needs Analysis, probability: 20}}
+  - {{key: value_proposition, label: Value Proposition, probability: 50}}
+  - {{key: decision_makers, label: Id. Decision Makers, probability: 60}}
+  - {{key: perception_analysis, label: Perception Analysis, probability: 70}}
+  - {{key: proposal, label: Proposal/Price Quote, probability: 75}}
+  - {{key: negotiation, label: Negotiation/Review, probability: 90}}
+  - {{key: won, label: Closed Won, probability: 100, outcome: won}}
+  - {{key: lost, label: Closed Lost, probability: 0, outcome: lost}}
+"""
+
+
+@pytest.fixture
+def sf_workspace(tmp_path, backend) -> Path:
+    store = "deals" if backend == "csv" else "deals.sqlite"
+    (tmp_path / "pipeline.yaml").write_text(SF_YAML.format(store=store))
+    return tmp_path
+
+
+@needs_shared
+def test_salesforce_closes_are_dated_by_the_history_closing_row(run, sf_workspace):
+    imported(run, str(EARTHFINK / "Opportunity.csv"), "--preset", "salesforce",
+             "--history", str(EARTHFINK / "OpportunityHistory.csv"))
+    history = list(csv.DictReader((EARTHFINK / "OpportunityHistory.csv").open()))
+    opportunities = list(csv.DictReader((EARTHFINK / "Opportunity.csv").open()))
+    by_id = {d["external_id"]: d for d in run("list", "--status", "all", "-o", "json").json()}
+    assert len(by_id) == len(opportunities)
+    for opp in opportunities:
+        deal = by_id[opp["Id"]]
+        assert deal["status"] == ("won" if opp["IsWon"] == "TRUE" else
+                                  "lost" if opp["IsClosed"] == "TRUE" else "open")
+        if deal["status"] == "open":
+            continue
+        # independently: the last history row whose stage is the deal's outcome, after
+        # which nothing changed the outcome
+        rows = sorted((r for r in history if r["OpportunityId"] == opp["Id"]),
+                      key=lambda r: _sf_time(r["CreatedDate"]))
+        closing = [r for r in rows if r["StageName"] == opp["StageName"]]
+        assert closing, opp["Id"]
+        assert deal["closed_at"][:16] == _sf_time(closing[0]["CreatedDate"])
+    assert run("check").code == 0
+    before = store_digest(sf_workspace)
+    again = imported(run, str(EARTHFINK / "Opportunity.csv"), "--preset", "salesforce",
+                     "--history", str(EARTHFINK / "OpportunityHistory.csv"))
+    assert "(0 events)" in again.out and store_digest(sf_workspace) == before
+
+
+def _sf_time(text: str) -> str:
+    """MM/DD/YY hh:mm AM → YYYY-MM-DDTHH:MM (the tests run in UTC)."""
+    day, clock, half = text.split()
+    month, dom, year = day.split("/")
+    hour, minute = (int(x) for x in clock.split(":"))
+    hour = hour % 12 + (12 if half == "PM" else 0)
+    return f"20{year}-{month}-{dom}T{hour:02d}:{minute:02d}"
+
+
+def test_history_amounts_become_value_events_that_as_of_replays(run, sf_workspace):
+    opp = write(sf_workspace / "o.csv",
+                "Id,Name,StageName,Amount,CloseDate,CreatedDate,IsClosed,IsWon\n"
+                "006A,Big,Closed Won,900,2026-05-01,2026-01-01,true,true\n")
+    hist = write(sf_workspace / "h.csv",
+                 "OpportunityId,CreatedDate,StageName,Amount\n"
+                 "006A,2026-01-01T09:00:00Z,Prospecting,500\n"
+                 "006A,2026-02-01T09:00:00Z,Proposal/Price Quote,700\n"
+                 "006A,2026-04-20T15:00:00Z,Closed Won,900\n")
+    imported(run, str(opp), "--preset", "salesforce", "--history", str(hist))
+    big = deals(run)["Big"]
+    assert big["closed_at"].startswith("2026-04-20T15:00")
+    for day, value in (("2026-01-15", 500), ("2026-03-01", 700), ("2026-05-01", 900)):
+        listed = run("list", "--status", "all", "--as-of", day, "-o", "json")
+        if listed.code == 0:
+            assert listed.json()[0]["value"] == value
+        report = run("report", "--as-of", day, "-o", "json").json()
+        total = sum(s["value"] for s in report["stages"] if s["key"] != "lost")
+        assert total == value, day
+    assert "(0 events)" in imported(run, str(opp), "--preset", "salesforce", "--history",
+                                    str(hist)).out
+
+
+# -- round trip -----------------------------------------------------------------------------------
+
+def test_export_import_round_trips_currencies_and_value_history(run, workspace, tmp_path):
+    path = write(workspace / "m.csv", "Id,Name,Amount,Currency,Created\n"
+                                      "1,A,100.50,EUR,2026-01-01\n2,B,5000,JPY,2026-01-02\n")
+    imported(run, str(path))
+    assert run("edit", "A", "--value", "120", "--at", "2026-02-01").code == 0
+    deals_csv = run("export").out
+    history_csv = run("export", "--history").out
+    for kind, text in (("deals", deals_csv), ("history", history_csv)):
+        other = tmp_path / f"copy-{kind}"
+        other.mkdir()
+        (other / "pipeline.yaml").write_text((workspace / "pipeline.yaml").read_text())
+        exported = write(other / "x.csv", text)
+        assert run("import", str(exported), "-f", str(other / "pipeline.yaml")).code == 0
+        copy = {d["name"]: d for d in run("list", "--status", "all", "-o", "json", "-f",
+                                          str(other / "pipeline.yaml")).json()}
+        assert copy["A"]["currency"] == "EUR" and copy["A"]["value"] == 120
+        assert copy["B"]["currency"] == "JPY" and copy["A"]["external_id"] == "1"
+        again = run("import", str(exported), "-f", str(other / "pipeline.yaml"))
+        assert again.code == 0 and ("(0 events)" in again.out or "0 events added" in again.out)
+
+
+def test_add_and_edit_take_a_deal_currency_checked_against_iso_4217(run, workspace):
+    assert run("add", "Euro deal", "--value", "100.50", "--currency", "eur").code == 0
+    assert run("add", "Yen deal", "--value", "12.5", "--currency", "JPY").code == 2
+    assert run("add", "Odd", "--currency", "XYZ").code == 2
+    assert run("add", "Dollar deal", "--value", "5", "--currency", "USD").code == 0
+    found = deals(run)
+    assert (found["Euro deal"]["currency"], str(found["Euro deal"]["value"])) == ("EUR",
+                                                                                  "100.5")
+    assert found["Dollar deal"]["currency"] == "USD"  # the pipeline's own, shown as such
+    assert run("edit", "Euro deal", "--currency", "JPY").code == 2  # 100.5 has decimals
+    assert run("edit", "Euro deal", "--value", "100", "--currency", "JPY").code == 0
+    assert deals(run)["Euro deal"]["currency"] == "JPY"
+    exported = run("export").out.splitlines()
+    assert exported[0].endswith(",currency,external_id")
+    assert any(",JPY," in line for line in exported[1:])
+    assert not any(",USD," in line for line in exported[1:])  # kept implicitly
