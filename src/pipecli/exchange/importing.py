@@ -65,8 +65,9 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
         if start is None or start.outcome:
             raise UsageError(f"--closed-from must be an open stage of {pipeline.name!r}")
         result.closed_from[p.name] = start.key
-    result.has_place = bool({"stage", "status", "is_won", "is_closed"} &
-                            (set(columns.values()) | set(constants)))
+    given = set(columns.values()) | set(constants)
+    result.has_place = bool({"stage", "status", "is_won", "is_closed"} & given)
+    result.has_closing = bool({"won_at", "lost_at", "closed_at"} & given)
     marks = _marks(table, columns, options, result)
     if result.rejected:
         return result
@@ -200,9 +201,11 @@ def run(ws: Workspace, pipeline: Pipeline, store, path: Path, options: Options, 
 
 
 def _no_place_note(prepared: Prepared, result: Plan) -> None:
-    """A file of known deals without a stage or status changes no outcome: say so, since
-    that is often a file of closed deals whose meaning is implied."""
-    if not prepared.has_place and (result.updated or result.unchanged) and not result.events:
+    """A file of known deals without a stage or status changes no outcome: say so when it
+    changed something, or has closing dates — it is then often a file of closed deals whose
+    meaning is implied."""
+    if not prepared.has_place and (result.updated or prepared.has_closing and
+                                   result.unchanged) and not result.events:
         result.notes.append(f"{prepared.path.name} has no stage or status column: the deals "
                             f"it updates keep their stage and outcome (to mark every row "
                             f"won, say --set status=won)")

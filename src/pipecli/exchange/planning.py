@@ -65,6 +65,7 @@ class Prepared:
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
     round_amounts: bool = False
     has_place: bool = True  # the file maps (or --set gives) a stage or a status
+    has_closing: bool = False  # ... or a won, lost or closing time
 
 
 @dataclass

@@ -16,16 +16,17 @@ sentence that starts with the file's name. What it does, and why:
 - CSV: the delimiter (, ; TAB |) is the one the header line uses most outside quotes. Quoted
   cells may span lines (Record.line is where a row starts); LF, CRLF and CR all end a line;
   blank rows are skipped. A quote never closed, or text after a closing quote, refuses the
-  file (csv's strict mode: nothing is guessed). Per-row problems (wrong cell count, a cell
-  over `max_cell` characters) are reported in Record.problem, so every bad row is listed.
+  file (csv's strict mode: nothing is guessed). A row with the wrong cell count is a
+  Record.problem, so every bad row is listed; a cell over `max_cell` characters is in
+  Record.bad — a problem only if the import uses its column.
   A header without names, or naming a column twice, refuses the file; a column without a
   name is left out, unless a row has data in it (refused).
 - JSON (reading_json.py): an array of objects, objects one after another (one object is
   one record), or JSON lines (.jsonl/.ndjson, or a first line that is a complete value).
   Numbers stay the text the file wrote ("12.10" stays "12.10"; 1e400 is text for the
   importer to refuse), true/false become "true"/"false", null "", an array of scalars
-  ";"-joined (tags). NaN and Infinity, nested objects, keys given twice and unpaired
-  surrogates are row problems.
+  ";"-joined (tags). NaN and Infinity, keys given twice and unpaired surrogates are row
+  problems; a nested object or list (and an oversized cell) is in Record.bad.
   Headers are the union of the keys, first seen first; a missing key reads as "".
 - Control characters are returned unchanged: the importer refuses them in the columns it
   maps, and names the column.
