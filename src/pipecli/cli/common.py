@@ -75,7 +75,8 @@ AtOpt = Annotated[Optional[str], typer.Option(
     help="When it happened: YYYY-MM-DD, an ISO date-time, today, yesterday, -3d (default: now).")]
 NoteOpt = Annotated[str, typer.Option("--note", "-n", help="A note kept in the deal's history.")]
 DealArg = Annotated[str, typer.Argument(
-    metavar="DEAL", help="Deal id, unique id prefix, or exact name (any case).")]
+    metavar="DEAL", help="Deal id, unique id prefix, source-system id (as imported), or "
+                         "exact name (any case).")]
 
 
 def format_name(fmt: Optional[Format]) -> str | None:
