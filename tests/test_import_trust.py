@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import store_digest
+from test_import import SALESFORCE_YAML
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 EARTHFINK = SHARED / "salesforce-opportunity-exports" / "earthfink1982-salesforce-in-powerbi"
@@ -263,29 +264,13 @@ def test_each_deal_keeps_its_currency_with_its_minor_units(run, workspace):
 
 # -- Salesforce with its history ------------------------------------------------------------------
 
-SF_YAML = """\
-name: salesforce
-kind: b2b
-currency: USD
-store: {store}
-stages:
-  - {{key: prospecting, label: Prospecting, probability: 10}}
-  - {{key: qualification, label: Qualification, probability: 10}}
-  - {{key: needs_analysis, label: Needs Analysis, probability: 20}}
-  - {{key: value_proposition, label: Value Proposition, probability: 50}}
-  - {{key: decision_makers, label: Id. Decision Makers, probability: 60}}
-  - {{key: perception_analysis, label: Perception Analysis, probability: 70}}
-  - {{key: proposal, label: Proposal/Price Quote, probability: 75}}
-  - {{key: negotiation, label: Negotiation/Review, probability: 90}}
-  - {{key: won, label: Closed Won, probability: 100, outcome: won}}
-  - {{key: lost, label: Closed Lost, probability: 0, outcome: lost}}
-"""
 
 
 @pytest.fixture
 def sf_workspace(tmp_path, backend) -> Path:
     store = "deals" if backend == "csv" else "deals.sqlite"
-    (tmp_path / "pipeline.yaml").write_text(SF_YAML.format(store=store))
+    (tmp_path / "pipeline.yaml").write_text(SALESFORCE_YAML.replace("store: deals\n",
+                                                                    f"store: {store}\n"))
     return tmp_path
 
 
