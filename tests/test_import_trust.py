@@ -373,3 +373,142 @@ def test_add_and_edit_take_a_deal_currency_checked_against_iso_4217(run, workspa
     assert exported[0].endswith(",currency,external_id")
     assert any(",JPY," in line for line in exported[1:])
     assert not any(",USD," in line for line in exported[1:])  # kept implicitly
+
+
+# -- the class behind each case found in review ----------------------------------------------
+
+def test_a_pipe_history_file_is_checked_against_this_workspace(run, workspace, tmp_path):
+    deal = run("add", "Acme", "--at", "2026-11-01").out.strip()
+    assert run("move", deal, "proposal", "--at", "2026-11-02").code == 0
+    lines = run("export", "--history").out.splitlines()
+    target = tmp_path / "other"
+    target.mkdir()
+    yaml = (workspace / "pipeline.yaml").read_text()
+    cases = {
+        "other pipeline": (yaml.replace("name: sales", "name: deals"), lines),
+        "unknown stage": (yaml, [lines[0], lines[1], lines[2].replace(",proposal,", ",gone,")]),
+        "no creation": (yaml, [lines[0], lines[2]]),
+        "future": (yaml, [lines[0], lines[1].replace("2026-11-01T", "2030-11-01T"), lines[2]]),
+    }
+    for label, (text, rows) in cases.items():
+        folder = target / label.replace(" ", "-")
+        folder.mkdir()
+        (folder / "pipeline.yaml").write_text(text)
+        source = write(folder / "h.csv", "\n".join(rows) + "\n")
+        result = run("import", str(source), "-f", str(folder / "pipeline.yaml"))
+        assert result.code == 1, label
+        assert "h.csv:" in result.out and "nothing was imported" in result.err, label
+        assert not (folder / "deals").exists() or not list((folder / "deals").glob("*.csv"))
+
+
+@pytest.fixture
+def multi(tmp_path, backend) -> Path:
+    from test_multi_pipeline import MULTI
+
+    store = "deals" if backend == "csv" else "deals.sqlite"
+    (tmp_path / "pipeline.yaml").write_text(MULTI.format(store=store))
+    return tmp_path
+
+
+def test_a_pipeline_column_chooses_each_rows_pipeline(run, multi):
+    path = write(multi / "p.csv", "id,name,pipeline,stage,email\nS1,Sale,sales,proposal,\n"
+                                  "M1,Lead,Marketing,sql,l@x.io\n")
+    imported(run, str(path))
+    found = deals(run)
+    assert (found["Sale"]["pipeline"], found["Sale"]["stage"]) == ("sales", "proposal")
+    assert (found["Lead"]["pipeline"], found["Lead"]["stage"]) == ("marketing", "sql")
+    # a history is read with the stages of -p's pipeline: a row of another one is refused
+    history = write(multi / "h.csv", "OpportunityId,CreatedDate,StageName\nS1,2026-01-01,MQL\n")
+    result = run("import", str(path), "-p", "marketing", "--history", str(history))
+    assert result.code == 1 and "is not a stage of pipeline 'sales'" in result.out
+
+
+def test_json_numbers_use_a_point_whatever_the_strings_of_their_column_do(run, workspace):
+    path = write(workspace / "j.json", '[{"name": "a", "value": 2.500}, '
+                                       '{"name": "b", "value": "1.000,50"}]')
+    imported(run, str(path))
+    found = deals(run)
+    assert str(found["a"]["value"]) == "2.5" and str(found["b"]["value"]) == "1000.5"
+    path = write(workspace / "k.json", '[{"name": "c", "value": 2.500}]')
+    imported(run, str(path), "--decimal-comma")
+    assert str(deals(run)["c"]["value"]) == "2.5"
+
+
+def test_a_stale_file_does_not_move_deals_back_on_every_refresh(run, workspace):
+    leads = write(workspace / "leads.csv", "mql_id,first_contact_date,origin,stage\n"
+                                           "L1,2026-01-05,search,prospecting\n")
+    closed = write(workspace / "closed.csv", "mql_id,won_date,Amount\nL1,2026-04-01,1000\n")
+    for _ in range(2):
+        imported(run, str(leads))
+        imported(run, str(closed), "--set", "status=won")
+    lead = deals(run)["L1"]
+    assert (lead["status"], lead["closed_at"][:10]) == ("won", "2026-04-01")
+    kinds = [h["event"] for h in run("show", "L1", "-o", "json").json()["history"]]
+    assert kinds == ["created", "won"]
+    # the open-deals sheet, after the deal was won in pipe
+    sheet = write(workspace / "sheet.csv", SHEET)
+    imported(run, str(sheet))
+    assert run("won", "Acme renewal").code == 0
+    again = imported(run, str(sheet))
+    assert "(0 events)" in again.out and "move a deal back" in again.err
+    assert deals(run)["Acme renewal"]["status"] == "won"
+    # a row that says when, after the win, does reopen it
+    dated = write(workspace / "dated.csv", "Deal Name,Stage,Last Modified Date\n"
+                                           "Acme renewal,Proposal,2026-11-20 12:00\n")
+    assert imported(run, str(dated), "--at", "2026-11-21").out
+    assert deals(run)["Acme renewal"]["status"] == "open"
+
+
+def test_rows_without_an_id_in_a_file_with_ids_are_matched_by_name(run, workspace):
+    path = write(workspace / "t.csv", "id,name,value\n,Acme,100\n,Acme,200\nx1,Beta,5\n")
+    result = run("import", str(path))
+    assert result.code == 1 and "t.csv:3: the name 'Acme'" in result.out
+
+
+def test_amounts_are_checked_against_the_deals_own_currency(run, workspace):
+    imported(run, str(write(workspace / "a.csv", "id,name,value,currency\nC1,Euro,5,EUR\n"
+                                                  "B1,Dollar,10.50,USD\n")))
+    result = run("import", str(write(workspace / "b.csv", "id,value\nC1,$7\n")))
+    assert result.code == 1 and "b.csv:2: column 'value'" in result.out
+    assert "not in EUR" in result.out
+    result = run("import", str(write(workspace / "c.csv", "id,currency\nB1,JPY\n")))
+    assert result.code == 1 and "c.csv:2: column 'value'" not in result.out
+    assert "more than 0 decimals for JPY" in result.out
+    assert str(deals(run)["Dollar"]["value"]) == "10.5"
+
+
+def test_a_change_dated_before_the_deals_last_event_is_dated_at_it_with_a_note(run, workspace):
+    imported(run, str(write(workspace / "a.csv", "id,name,created,won time,status\n"
+                                                  "X1,X,2026-05-01,2026-06-01,won\n")))
+    result = imported(run, str(write(workspace / "b.csv", "id,value,updated_at\n"
+                                                          "X1,500,2026-03-01\n")))
+    assert "dated at that event" in result.err
+    history = run("show", "X1", "-o", "json").json()["history"]
+    assert history[-1]["at"].startswith("2026-06-01")
+
+
+def test_history_rows_for_no_row_of_the_file_are_counted(run, sf_workspace):
+    opp = write(sf_workspace / "o.csv", "Id,Name,StageName\n006A,Big,Prospecting\n")
+    hist = write(sf_workspace / "h.csv", "OpportunityId,CreatedDate,StageName\n"
+                                         "006A,2026-01-01T09:00:00Z,Prospecting\n"
+                                         "006B,2026-01-01T09:00:00Z,Prospecting\n"
+                                         "006B,2026-01-02T09:00:00Z,Qualification\n")
+    result = imported(run, str(opp), "--preset", "salesforce", "--history", str(hist))
+    assert "2 changes of 1 deals match no row of o.csv" in result.err
+
+
+def test_a_note_goes_with_the_change_it_explains_and_alone_changes_nothing(run, workspace):
+    imported(run, str(write(workspace / "a.csv", "id,name,value\nN1,Acme,100\n")))
+    assert "(0 events)" in imported(run, str(write(workspace / "b.csv",
+                                                   "id,note\nN1,called them\n"))).out
+    imported(run, str(write(workspace / "c.csv", "id,value,note\nN1,150,new quote\n")))
+    assert run("show", "N1", "-o", "json").json()["history"][-1]["note"] == "new quote"
+
+
+def test_salesforce_15_and_18_character_ids_are_one_deal(run, sf_workspace):
+    long = write(sf_workspace / "l.csv", "Id,Name,Amount\n006bm00000LKJNNAA5,Big,10\n")
+    short = write(sf_workspace / "s.csv", "Id,Name,Amount\n006bm00000LKJNN,Big,12\n")
+    imported(run, str(long), "--preset", "salesforce")
+    result = imported(run, str(short), "--preset", "salesforce")
+    assert "1 updated" in result.out and "other form of their Salesforce id" in result.err
+    assert len(deals(run)) == 1 and deals(run)["Big"]["value"] == 12

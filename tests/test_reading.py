@@ -395,7 +395,12 @@ def test_json_numbers_stay_the_text_the_file_wrote(tmp_path):
     text = f'[{{"a": 12.10, "b": 1e400, "c": -0, "d": {digits}, "e": 0.1000000000}}]'
     cells = read_table(write(tmp_path, "a.json", text)).records[0].cells
     assert cells == {"a": "12.10", "b": "1e400", "c": "-0", "d": digits, "e": "0.1000000000"}
-    assert all(type(v) is str for v in cells.values())
+    # plain text to any reader, and marked as numbers for the importer's decimal mark
+    from pipecli.exchange.reading_json import JsonNumber
+
+    assert all(isinstance(v, str) and isinstance(v, JsonNumber) for v in cells.values())
+    strings = read_table(write(tmp_path, "b.json", '[{"a": "12.10"}]')).records[0].cells
+    assert not isinstance(strings["a"], JsonNumber)
 
 
 def test_json_literals_and_lists(tmp_path):

@@ -370,21 +370,23 @@ def history(store: Store, ref: str) -> tuple[Deal, list[Event], set[str]]:
         return deal, events, {e.id for e in events if snap.in_effect(e.id)}
 
 
-def recent(store: Store, count: int, ref: str | None = None) -> list[tuple[Event, str, bool]]:
-    """The latest events in recording order (newest first), with the deal's name and
-    whether each is in effect; of one deal when ref is given. Read by index: the cost does
-    not grow with the history."""
+def recent(store: Store, count: int, ref: str | None = None
+           ) -> list[tuple[Event, str, bool, str]]:
+    """The latest events in recording order (newest first), with the deal's name, whether
+    each is in effect, and the deal's own currency ("" = its pipeline's); of one deal when
+    ref is given. Read by index: the cost does not grow with the history."""
     with store.read() as snap:
         if ref is not None:
             deal_id = _any_deal_id(snap, ref)
             chosen = snap.recent(count, "WHERE deal = ?", (deal_id,))
         else:
             chosen = snap.recent(count)
-        names: dict[str, str] = {}
+        names: dict[str, tuple[str, str]] = {}
         for e in chosen:
             if e.deal_id not in names:
                 names[e.deal_id] = _name_of(snap, e.deal_id)
-        return [(e, names[e.deal_id], snap.in_effect(e.id)) for e in chosen]
+        return [(e, names[e.deal_id][0], snap.in_effect(e.id), names[e.deal_id][1])
+                for e in chosen]
 
 
 def _any_deal_id(snap: Snapshot, ref: str) -> str:
@@ -407,13 +409,14 @@ def _any_deal_id(snap: Snapshot, ref: str) -> str:
         raise
 
 
-def _name_of(snap: Snapshot, deal_id: str) -> str:
+def _name_of(snap: Snapshot, deal_id: str) -> tuple[str, str]:
+    """A deal's name and own currency, or the last it had (a deleted deal)."""
     current = snap.get(deal_id)
     if current:
-        return current.name
-    row = snap.conn.execute("SELECT name FROM versions WHERE deal_id = ? ORDER BY valid_from "
-                            "DESC LIMIT 1", (deal_id,)).fetchone()
-    return row[0] if row else ""
+        return current.name, current.currency
+    row = snap.conn.execute("SELECT name, currency FROM versions WHERE deal_id = ? ORDER BY "
+                            "valid_from DESC LIMIT 1", (deal_id,)).fetchone()
+    return (row[0], row[1]) if row else ("", "")
 
 
 @dataclass(frozen=True)

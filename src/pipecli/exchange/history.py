@@ -54,6 +54,19 @@ class History:
         return found or []
 
 
+    def unmatched(self, external_ids) -> tuple[int, int] | None:
+        """(deals, changes) of the history no row's id matches; None when all match."""
+        used = set()
+        for external_id in external_ids:
+            for candidate in (external_id, external_id[:15] if len(external_id) == 18 else
+                              self.by_prefix.get(external_id, "")):
+                if candidate in self.by_id:
+                    used.add(candidate)
+                    break
+        left = [i for i in self.by_id if i not in used]
+        return (len(left), sum(len(self.by_id[i]) for i in left)) if left else None
+
+
 def read_history(path: Path, stages: StageTable, options, notes: list[str]) -> History:
     """Read and check every row; an unreadable row stops the import with all of them
     listed (ImportRejected)."""

@@ -87,7 +87,12 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
     if options.history:
         result.history = read_history(options.history, stages[pipeline.name], options,
                                       result.notes)
-    _refuse_twins(result, has_id=bool({"id", "external_id"} & set(columns.values())))
+    _refuse_twins(result)
+    if result.history is not None:
+        unused = result.history.unmatched(row.external_id for row in result.rows)
+        if unused:
+            result.notes.append(f"{options.history.name}: {unused[1]} changes of {unused[0]} "
+                                f"deals match no row of {path.name} and were not used")
     return result
 
 
@@ -118,17 +123,18 @@ def _marks(table: Table, columns: dict[str, str], options: Options, result: Prep
     return marks
 
 
-def _refuse_twins(result: Prepared, *, has_id: bool) -> None:
-    """Two rows for one deal would be read in an order the file does not state."""
+def _refuse_twins(result: Prepared) -> None:
+    """Two rows for one deal would be read in an order the file does not state. A row
+    with an id is one deal per id; a row without one is matched by its name."""
     seen: dict[tuple, int] = {}
     kept = []
     for row in result.rows:
+        has_id = bool(row.pipe_id or row.external_id)
         key = (row.pipe_id, row.external_id) if has_id else \
             ("", "", row.pipeline.name, (row.fields.get("name") or "").casefold())
-        if key in seen and any(key):
+        if key in seen:
             what = f"id {row.pipe_id or row.external_id!r}" if has_id else \
-                f"the name {row.fields.get('name')!r} (there is no id column to tell the " \
-                f"rows apart)"
+                f"the name {row.fields.get('name')!r} (with no id to tell the rows apart)"
             result.rejected.append(Rejected(row.line, f"{what} is on line {seen[key]} too"))
             continue
         seen.setdefault(key, row.line)
@@ -136,15 +142,15 @@ def _refuse_twins(result: Prepared, *, has_id: bool) -> None:
     result.rows = kept
 
 
-def _history_events(table: Table, result: Prepared) -> list[Event]:
+def _history_events(table: Table, result: Prepared) -> list[tuple[int, Event]]:
     events = []
     for r in table.records:
         if r.problem:
             result.rejected.append(Rejected(r.line, r.problem))
             continue
         try:
-            events.append(row_to_event([unguard_formula(r.cells.get(c, ""))
-                                        for c in EVENT_COLUMNS]))
+            events.append((r.line, row_to_event([unguard_formula(r.cells.get(c, ""))
+                                                 for c in EVENT_COLUMNS])))
         except ValueError as e:
             result.rejected.append(Rejected(r.line, str(e)))
     return events

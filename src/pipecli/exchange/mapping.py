@@ -84,6 +84,7 @@ AUTO = {
     "updatedat": "updated_at", "lastmodifieddate": "updated_at", "updatetime": "updated_at",
     "lostreason": "lost_reason", "tags": "tags",
     "probability": "probability", "note": "note", "notes": "note",
+    "pipeline": "pipeline", "stagechangedat": "stage_changed_at",
 }
 
 

@@ -59,7 +59,7 @@ class Prepared:
     rejected: list[Rejected] = field(default_factory=list)
     unknown_stages: dict[str, int] = field(default_factory=dict)  # text → first line
     history: History | None = None
-    events: list[Event] | None = None  # a pipe history export: its events as they were
+    events: list[tuple[int, Event]] | None = None  # a pipe history export: (line, event)
     notes: list[str] = field(default_factory=list)
     closed_from: dict[str, str] = field(default_factory=dict)  # pipeline → open stage key
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
@@ -92,12 +92,7 @@ def plan(prepared: Prepared, view: Snapshot, moment: datetime) -> Plan:
     write transaction they will be appended in); `moment` is the import's time."""
     result = Plan(rejected=list(prepared.rejected), notes=list(prepared.notes))
     if prepared.events is not None:
-        result.events = True
-        for event in prepared.events:
-            if view.event(event.id) is None:
-                result.ready.append(event)
-            else:
-                result.unchanged += 1
+        _plan_events(prepared, view, moment, result)
         return result
     planner = _Planner(prepared, view, moment, result)
     for row in prepared.rows:
@@ -108,6 +103,47 @@ def plan(prepared: Prepared, view: Snapshot, moment: datetime) -> Plan:
     result.rejected.sort(key=lambda r: r.line)
     result.notes += planner.notes()
     return result
+
+
+def _plan_events(prepared: Prepared, view: Snapshot, moment: datetime, result: Plan) -> None:
+    """pipe's own history export: its events go in as they were (same ids), so importing
+    it twice, or into a clone that has some of them, adds only what is missing — once
+    each is checked against this workspace: its pipeline and stage exist, it is not in
+    the future, and its deal's creation is in the file or the store."""
+    result.events = True
+    created = {e.deal_id for _, e in prepared.events if e.kind == Kind.CREATED}
+    known: dict[str, bool] = {}
+    for line, event in prepared.events:
+        if view.event(event.id) is not None:
+            result.unchanged += 1
+            continue
+        problem = _event_problem(event, prepared.pipelines, moment)
+        if problem is None and event.deal_id not in created:
+            if event.deal_id not in known:
+                known[event.deal_id] = view.latest(event.deal_id) is not None
+            if not known[event.deal_id]:
+                problem = (f"deal {event.deal_id}'s creation is neither in the file nor in "
+                           f"the store")
+        if problem:
+            result.rejected.append(Rejected(line, problem))
+        else:
+            result.ready.append(event)
+
+
+def _event_problem(event: Event, pipelines: dict[str, Pipeline], moment: datetime
+                   ) -> str | None:
+    if event.at > moment:
+        return (f"the event is dated {event.at:%Y-%m-%d %H:%M}, in the future (the import is "
+                f"dated {moment:%Y-%m-%d %H:%M})")
+    name = event.sets.get("pipeline")
+    if name is not None:
+        pipeline = pipelines.get(name)
+        if pipeline is None:
+            return f"pipeline {name!r} is not in the pipeline file"
+        stage = event.sets.get("stage", "")
+        if pipeline.stage(stage) is None:
+            return f"pipeline {name!r} has no stage {stage!r}"
+    return None
 
 
 class _Planner:
@@ -133,6 +169,12 @@ class _Planner:
                             "as their closing moment",
             "legacy_ids": "deals imported by an earlier pipe were matched by their id and "
                           "given the file's id, exactly as written",
+            "held_back": "rows would move a deal back (reopen it, or return it to an earlier "
+                         "stage) without a date later than the deal's last change: the deals "
+                         "were left where they are (a stage-change or last-modified date "
+                         "column says when)",
+            "twin_ids": "rows were matched to deals by the other form of their Salesforce "
+                        "id (15 or 18 characters)",
         }
         return [f"{n} {text[k]}" for k, n in sorted(self.counts.items())]
 
@@ -146,6 +188,11 @@ class _Planner:
         existing = self.match(row)
         changes = self.prepared.history.changes(row.external_id) \
             if self.prepared.history and row.external_id else []
+        for change in changes:
+            if change.stage and row.pipeline.stage(change.stage) is None:
+                raise RowError(None, f"the history's stage {change.stage!r} (line "
+                                     f"{change.line}) is not a stage of pipeline "
+                                     f"{row.pipeline.name!r}")
         if existing is None:
             deal_id, steps = self.new_deal(row, changes)
             self.result.added.append((deal_id, steps))
@@ -174,6 +221,10 @@ class _Planner:
                                      f"({', '.join(d.id for d in found[:5])})")
             if found:
                 return found[0]
+            twin = self.salesforce_twin(row.external_id)
+            if twin is not None:
+                self.count("twin_ids")
+                return twin
             legacy = self.view.get(row.external_id.lower())
             if legacy is not None and not legacy.external_id:
                 self.count("legacy_ids")
@@ -187,6 +238,20 @@ class _Planner:
                                  f"({', '.join(d.id for d in same[:5])}); map an id column "
                                  f"to say which")
         return same[0] if same else None
+
+    def salesforce_twin(self, external_id: str) -> Deal | None:
+        """The deal imported under the other form of a Salesforce id: the 15-character
+        case-sensitive one, or the 18-character one (the 15 plus a checksum)."""
+        if not (external_id.isascii() and external_id.isalnum()):
+            return None
+        if len(external_id) == 18:
+            found = self.view.by_external_id(external_id[:15])
+        elif len(external_id) == 15:
+            found = [d for d in self.view.by_external_id_prefix(external_id)
+                     if len(d.external_id) == 18]
+        else:
+            return None
+        return found[0] if len(found) == 1 else None
 
     def named(self, pipeline: str, name: str) -> list[Deal]:
         """Deals of a pipeline with this name, ignoring case (a file without ids is
@@ -227,11 +292,13 @@ class _Planner:
             # the history says what it started at
             fields["value"] = self.fit_to(changes[0].value, fields.get("currency") or
                                           pipeline.currency, f"the history's amount "
-                                          f"{changes[0].value} (line {changes[0].line})")
+                                          f"{changes[0].value} (line {changes[0].line})",
+                                          None)
         base = Deal(id=deal_id, pipeline=pipeline.name, stage=first, status=OPEN,
                     created_at=created, updated_at=created, **fields)
         steps = [Step(Kind.CREATED, created, None, base, row.note)]
-        steps += self.advance(row, base, created, [c for c in changes if c.at >= created])
+        steps += self.advance(row, base, created, [c for c in changes if c.at >= created],
+                              new=True)
         touched = row.moments.get("updated_at")
         if touched and touched > steps[-1].at:
             # The file knows the deal changed later, not how: keep the date, say so.
@@ -240,9 +307,12 @@ class _Planner:
                               "imported: changes before this date are not in the file"))
         return deal_id, steps
 
-    def advance(self, row: Row, deal: Deal, floor: datetime, changes: list) -> list[Step]:
+    def advance(self, row: Row, deal: Deal, floor: datetime, changes: list, *,
+                new: bool = False) -> list[Step]:
         """Steps from `deal` (whose last event is at `floor`) to what the row says: the
-        history's changes first, then the row's own."""
+        history's changes first, then the row's own. A row moving a known deal back
+        (reopening it, or to an earlier stage) must say when, after the deal's last change:
+        a file made before that change is stale, and would undo it on every re-import."""
         steps: list[Step] = []
         pipeline = row.pipeline
         for change in changes:
@@ -252,22 +322,30 @@ class _Planner:
             if change.value is not None and change.value != deal.value:
                 after = after.with_changes(value=self.fit(
                     change.value, deal, f"the history's amount {change.value} (line "
-                                        f"{change.line})"))
+                                        f"{change.line})", None))
             if after != deal:
                 at = max(change.at, floor)
                 steps.append(Step(_kind(deal, after), at, deal, after.with_changes(
                     updated_at=at), "import: history"))
                 deal, floor = steps[-1].after, at
+        replayed = bool(steps)
         target = deal.with_changes(**_changed_fields(row, deal))
-        if target.value is not None and target.value != deal.value:
+        self.check_value(row, deal, target)
+        if target.value is not None and (target.value, target.currency) != (deal.value,
+                                                                             deal.currency):
             target = target.with_changes(value=self.fit(target.value, target,
-                                                        f"value {target.value}"))
+                                                        f"value {target.value}",
+                                                        row.columns.get("value")))
         stage = row.stage
         if stage is None and row.status == OPEN and deal.status != OPEN:
             from pipecli.ops import last_open_stage
 
             stage = last_open_stage(self.view, pipeline, deal).key
         moves = stage is not None and (stage != deal.stage or row.status != deal.status)
+        if moves and not new and not replayed and _backward(pipeline, deal, stage, row.status) \
+                and not self.evidence(row, floor):
+            self.count("held_back")
+            moves = False
         if not moves and target == deal:
             return steps
         if moves:
@@ -280,30 +358,56 @@ class _Planner:
         else:
             at, source = self.dated(row, floor, ("updated_at",))
             after, kind = target, Kind.EDITED
-        steps.append(Step(kind, at, deal, after.with_changes(updated_at=at), "import"))
+        steps.append(Step(kind, at, deal, after.with_changes(updated_at=at),
+                          row.note or "import"))
         return steps
 
-    def fit(self, value: Decimal, deal: Deal, what: str) -> Decimal:
+    def check_value(self, row: Row, deal: Deal, target: Deal) -> None:
+        """An amount written with a currency sign must be in the deal's own currency."""
+        if not row.value_text:
+            return
+        currency = target.currency or self.pipelines[deal.pipeline].currency
+        stated = money.stated_currencies(row.value_text)
+        if stated is not None and currency not in stated:
+            raise RowError(row.columns.get("value"), f"value {row.value_text!r} is not in "
+                                                     f"{currency}, the deal's currency")
+
+    def evidence(self, row: Row, floor: datetime) -> bool:
+        """Whether the row dates its place after the deal's last change."""
+        names = ("won_at" if row.status == WON else "lost_at", "closed_at",
+                 "stage_changed_at", "updated_at")
+        return any(floor < row.moments[n] <= self.moment for n in names if n in row.moments)
+
+    def fit(self, value: Decimal, deal: Deal, what: str, column: str | None) -> Decimal:
         """An amount checked against the deal's own currency (or rounded, --round)."""
         return self.fit_to(value, deal.currency or self.pipelines[deal.pipeline].currency,
-                           what)
+                           what, column)
 
-    def fit_to(self, value: Decimal, currency: str, what: str) -> Decimal:
+    def fit_to(self, value: Decimal, currency: str, what: str, column: str | None
+               ) -> Decimal:
         places = money.minor_units(currency)
         rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
         if rounded == value:
             return value
         if not self.prepared.round_amounts:
-            raise RowError(None, f"{what} has more than {places} decimals for {currency}; "
-                                 f"say --round to round it")
+            raise RowError(column, f"{what} has more than {places} decimals for {currency}; "
+                                   f"say --round to round it")
         return normalize_money(rounded)
 
     def dated(self, row: Row, floor: datetime, names) -> tuple[datetime, str]:
-        """The first of the row's moments that fits after `floor`, else the import moment."""
+        """The first of the row's moments that is not before `floor`; else `floor` when
+        the row's dates are all earlier (counted in a note); else the import moment."""
+        early = None
         for name in names:
             at = row.moments.get(name)
-            if at is not None and at >= floor:
+            if at is None:
+                continue
+            if at >= floor:
                 return at, name
+            early = early or (floor, name)
+        if early:
+            self.count("clamped")
+            return early
         return max(self.moment, floor), "import"
 
     def closing(self, row: Row, floor: datetime | None, *, count: bool = True
@@ -352,6 +456,17 @@ def _changed_fields(row: Row, deal: Deal) -> dict:
         elif (value if not empty else None) != (current if current not in ("", ()) else None):
             out[name] = value if not empty else ("" if isinstance(current, str) else None)
     return out
+
+
+def _backward(pipeline: Pipeline, deal: Deal, stage: str, status: str | None) -> bool:
+    """A move a stale file would make: reopening a closed deal, changing its outcome, or
+    returning an open one to an earlier stage (on to a later won stage is forward)."""
+    order = {s.key: i for i, s in enumerate(pipeline.stages)}
+    if deal.stage not in order:  # at a stage the file no longer has: any place is news
+        return False
+    if deal.status != OPEN:
+        return not (status == deal.status and order[stage] > order[deal.stage])
+    return (status or OPEN) == OPEN and order[stage] < order[deal.stage]
 
 
 def _placed(deal: Deal, pipeline: Pipeline, stage: str, at: datetime) -> Deal:

@@ -14,8 +14,9 @@ from pipecli.exchange.reading import BLANK, LINE, SURROGATE, Records, Table, quo
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # only escapes make them in JSON
 
 
-class _Number(str):
-    """A JSON number, as the text the file wrote (never a float)."""
+class JsonNumber(str):
+    """A JSON number, as the text the file wrote (never a float). Cells keep this type, so
+    the importer reads them with a decimal point whatever a column's strings use."""
 
 
 class _NonFinite:
@@ -43,7 +44,7 @@ def _object(pairs: list) -> _Object:
 def _decoder() -> json.JSONDecoder:
     """A decoder that keeps numbers as text, marks NaN/Infinity and keys given twice, and
     returns control characters inside strings as they are (strict=False)."""
-    return json.JSONDecoder(parse_float=_Number, parse_int=_Number, parse_constant=_NonFinite,
+    return json.JSONDecoder(parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_NonFinite,
                             object_pairs_hook=_object, strict=False)
 
 
@@ -57,7 +58,7 @@ class _Bad(Exception):
 
 def _what(value) -> str:
     """What a JSON value that is not an object is, for a message."""
-    if isinstance(value, _Number):
+    if isinstance(value, JsonNumber):
         return "a JSON number"
     if isinstance(value, str):
         return "a JSON string"
@@ -74,7 +75,7 @@ def _part(key: str, value, listed: bool) -> str:
         if listed and ";" in value:
             raise _Bad(f"column {quoted(key)} holds a list item with ';' in it "
                        f"({value[:40]!r}), and ';' separates the items")
-        return str(value)
+        return value if isinstance(value, JsonNumber) and not listed else str(value)
     if value is None or isinstance(value, bool):
         return {True: "true", False: "false", None: ""}[value]
     if isinstance(value, _NonFinite):

@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from pipecli import money
 from pipecli.errors import PipeError
 from pipecli.exchange.mapping import CLEARABLE, MOMENT_FIELDS, TEXT_FIELDS, StageTable
+from pipecli.exchange.reading_json import JsonNumber
 from pipecli.models import LOST, OPEN, WON, Pipeline, Status
 from pipecli.store.codec import MAX_TEXT
 from pipecli.values import (CONTROL, clean_email, clean_tag, clean_text, parse_probability,
@@ -49,6 +50,7 @@ class Row:
     closed_from: str | None = None  # the open stage a won/lost row says it closed from
     moments: dict = field(default_factory=dict)  # created_at, won_at, ... → datetime
     close_moment: datetime | None = None  # the close date with its time, when it has one
+    value_text: str = ""  # the amount as written, when it names a currency
     columns: dict = field(default_factory=dict)  # field → the header (or --set) it came from
     note: str = ""
 
@@ -86,6 +88,8 @@ class Reader:
             if bad and header in bad:
                 raise RowError(header, bad[header])
         given: dict[str, tuple[str, str]] = {}
+        # A JSON number is written with a decimal point, whatever the column's strings use.
+        numbers = {h for h, v in cells.items() if isinstance(v, JsonNumber)}
         for name, text, where in self.cells(cells):
             if CONTROL.search(text):
                 raise RowError(where, "contains control characters (such as escape codes or "
@@ -114,8 +118,10 @@ class Reader:
             row.fields["currency"] = "" if code == row.pipeline.currency else code
         currency = row.fields.get("currency") or row.pipeline.currency
         for name, (text, where) in given.items():
+            mark = money.Mark.POINT if where in numbers else \
+                self.marks.get(where, money.Mark.POINT)
             try:
-                self._field(row, name, text, currency, where)
+                self._field(row, name, text, currency, where, mark)
             except RowError:
                 raise
             except (ValueError, PipeError) as e:
@@ -135,7 +141,8 @@ class Reader:
             raise RowError(where, f"there is no pipeline {text!r} in the pipeline file")
         return found
 
-    def _field(self, row: Row, name: str, text: str, currency: str, where: str) -> None:
+    def _field(self, row: Row, name: str, text: str, currency: str, where: str,
+               mark: money.Mark) -> None:
         if name in ("stage", "status", "is_won", "is_closed"):
             return  # read together in _place
         if not text:
@@ -149,8 +156,10 @@ class Reader:
                 row.fields[name] = value
         elif name == "value":
             row.fields["value"] = money.parse_amount(
-                text, currency=currency, mark=self.marks.get(where, money.Mark.POINT),
-                round_half_up=self.round_amounts, what="value")
+                text, currency=currency, mark=mark, round_half_up=self.round_amounts,
+                what="value")
+            if money.stated_currencies(text) is not None:
+                row.value_text = text  # checked again against the deal's own currency
         elif name == "probability":
             row.fields["probability"] = parse_probability(text)
         elif name == "tags":
@@ -274,7 +283,9 @@ def _moment(raw: str, dayfirst: bool) -> datetime:
 
 
 def amount_cells(records, header: str) -> list[tuple[int, str]]:
-    """(line, text) of one column's non-empty cells, for finding its decimal mark."""
+    """(line, text) of one column's non-empty written cells, for finding its decimal mark
+    (JSON numbers aside: they always use a point)."""
     return [(r.line, unguard_formula(r.cells.get(header) or "").strip()) for r in records
-            if not r.problem and (r.cells.get(header) or "").strip()]
+            if not r.problem and (r.cells.get(header) or "").strip()
+            and not isinstance(r.cells.get(header), JsonNumber)]
 

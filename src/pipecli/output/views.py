@@ -125,7 +125,7 @@ def deal_detail(deal: Deal, events: list[Event], in_effect: set[str],
     kinds = {e.id: e.kind for e in events}
     place = (None, None)  # (pipeline, stage) the events in effect have put the deal in
     for e in events:
-        change = describe(e, label, currency, kinds, place)
+        change = describe(e, label, e.sets.get("currency") or currency, kinds, place)
         if e.id in in_effect and "stage" in e.sets:
             place = (e.sets.get("pipeline", place[0]), e.sets["stage"])
         if e.id not in in_effect:
@@ -165,8 +165,9 @@ def describe(e: Event, label, currency: str, kinds: dict | None = None,
         before = f"{label(stage_before)} " if stage_before and not changed else ""
         parts.append(f"→ {sets['pipeline']}: {where}" if changed else f"{before}→ {where}")
     for name in sorted(sets):
-        if name in ("stage", "pipeline", "status", "lost_reason"):
-            continue
+        if name in ("stage", "pipeline", "status") or (name == "lost_reason" and
+                                                        "status" in sets):
+            continue  # a place change says it (and a reopening clears the reason)
         shown_value = value if name == "value" else sets[name]
         parts.append(f"{name}: {shown_value or '∅'}")
     parts += [f"+tag {t}" for t in e.tags_added] + [f"-tag {t}" for t in e.tags_removed]
@@ -266,15 +267,16 @@ def log_view(entries, ws: Workspace) -> View:
     """The latest events of `pipe log`, newest first (in recording order)."""
     rows, payload = [], []
     pipelines = {p.name: p for p in ws.pipelines}
-    kinds = {e.id: e.kind for e, _, _ in entries}
-    for event, name, in_effect in entries:
+    kinds = {e.id: e.kind for e, *_ in entries}
+    for event, name, in_effect, currency in entries:
         pipeline = pipelines.get(event.sets.get("pipeline", "")) or ws.pipelines[0]
 
         def label(key: str, pipeline=pipeline) -> str:
             stage = pipeline.stage(key) if pipeline else None
             return stage.label if stage else key
 
-        change = describe(event, label, pipeline.currency, kinds)
+        change = describe(event, label, event.sets.get("currency") or currency or
+                          pipeline.currency, kinds)
         if not in_effect:
             change = f"(taken back) {change}"
         rows.append([event.at, event.deal_id, name, event.kind.value, change, event.note])

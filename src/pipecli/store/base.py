@@ -101,6 +101,11 @@ class Snapshot:
         return list(self._select("WHERE external_id = ?", (external_id,))) \
             if external_id else []
 
+    def by_external_id_prefix(self, prefix: str) -> list[Deal]:
+        """Deals whose source-system id starts with this text (case kept)."""
+        return list(self._select("WHERE external_id >= ? AND external_id < ?",
+                                 (prefix, prefix + "\U0010ffff"))) if prefix else []
+
     def lookup(self, ref: str) -> list[Deal]:
         """Deals a reference may mean: an exact id wins, then an exact external id (as the
         source system wrote it); otherwise every deal whose id starts with it or whose name
