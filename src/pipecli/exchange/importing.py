@@ -24,9 +24,9 @@ from pipecli.exchange.history import read_history
 from pipecli.exchange.planning import Plan, Prepared, Rejected, plan
 from pipecli.exchange.reading import Table, read_table
 from pipecli.exchange.rows import Reader, RowError, UnknownStage, amount_cells
-from pipecli.models import Event, Pipeline, Workspace
-from pipecli.store.codec import ADDED_FIELDS, EVENT_COLUMNS, row_to_event
-from pipecli.values import unguard_formula
+from pipecli.models import Pipeline, Workspace
+from pipecli.store.codec import ADDED_FIELDS, EVENT_COLUMNS
+
 
 @dataclass
 class Options:
@@ -52,7 +52,7 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
         result.notes.append(table.note)
     headers = [h.strip() for h in table.headers]
     if headers in (list(EVENT_COLUMNS), [c for c in EVENT_COLUMNS if c not in ADDED_FIELDS]):
-        result.events = _history_events(table, result)
+        result.events = table.records  # read (and checked) as they are planned
         return result
     preset = options.preset or ("pipe" if mapping_.is_pipe_export(table.headers) else None)
     constants = mapping_.constants_of(list(options.constants))
@@ -142,27 +142,24 @@ def _refuse_twins(result: Prepared) -> None:
     result.rows = kept
 
 
-def _history_events(table: Table, result: Prepared) -> list[tuple[int, Event]]:
-    events = []
-    for r in table.records:
-        if r.problem:
-            result.rejected.append(Rejected(r.line, r.problem))
-            continue
-        try:
-            events.append((r.line, row_to_event([unguard_formula(r.cells.get(c, ""))
-                                                 for c in EVENT_COLUMNS])))
-        except ValueError as e:
-            result.rejected.append(Rejected(r.line, str(e)))
-    return events
-
-
 def write(tx, result: Plan, advance=None) -> None:
     """Append a plan's events in the transaction it was made in (only when nothing was
     rejected); advance(n) is told how many events were written, for a progress bar."""
     from pipecli.ops import field_sets
 
     if result.ready:
-        tx.land(result.ready)
+        batch: list = []
+        for event in result.ready_events():
+            batch.append(event)
+            if len(batch) >= 5000:
+                tx.land(batch)
+                if advance:
+                    advance(len(batch))
+                batch = []
+        if batch:
+            tx.land(batch)
+            if advance:
+                advance(len(batch))
 
     def drafts():
         for deal_id, steps in result.added + result.updated:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Iterator, Sequence
 
 from pipecli import money
 from pipecli.errors import UsageError
@@ -22,7 +23,8 @@ from pipecli.exchange.history import History
 from pipecli.exchange.rows import Row, RowError
 from pipecli.models import LOST, OPEN, WON, Deal, Event, Kind, Pipeline
 from pipecli.store.base import Snapshot
-from pipecli.values import ID_ALPHABET, new_id, normalize_money
+from pipecli.store.codec import EVENT_COLUMNS, row_to_event
+from pipecli.values import ID_ALPHABET, new_id, normalize_money, unguard_formula
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Prepared:
     rejected: list[Rejected] = field(default_factory=list)
     unknown_stages: dict[str, int] = field(default_factory=dict)  # text → first line
     history: History | None = None
-    events: list[tuple[int, Event]] | None = None  # a pipe history export: (line, event)
+    events: Sequence | None = None  # a pipe history export: its records, read as needed
     notes: list[str] = field(default_factory=list)
     closed_from: dict[str, str] = field(default_factory=dict)  # pipeline → open stage key
     pipelines: dict[str, Pipeline] = field(default_factory=dict)
@@ -74,7 +76,8 @@ class Plan:
 
     added: list[tuple[str, list[Step]]] = field(default_factory=list)
     updated: list[tuple[str, list[Step]]] = field(default_factory=list)
-    ready: list[Event] = field(default_factory=list)  # pipe's own history, as it was
+    ready: set[str] = field(default_factory=set)  # ids of pipe's own events to land
+    source: Sequence | None = None  # the records they are read from again to be landed
     events: bool = False  # a history file: `ready` and `unchanged` count events, not deals
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
@@ -83,6 +86,12 @@ class Plan:
     @property
     def event_count(self) -> int:
         return len(self.ready) + sum(len(s) for _, s in self.added + self.updated)
+
+    def ready_events(self) -> Iterator[Event]:
+        """The events of a pipe history export to land, read again from its records."""
+        for _, event, _ in history_events(self.source or ()):
+            if event is not None and event.id in self.ready:
+                yield event
 
 
 # -- planning --------------------------------------------------------------------------------
@@ -105,29 +114,69 @@ def plan(prepared: Prepared, view: Snapshot, moment: datetime) -> Plan:
     return result
 
 
+def history_events(records) -> Iterator[tuple[int, Event | None, str]]:
+    """(line, event, why it can't be read) of each record of a pipe history export."""
+    for r in records:
+        if r.problem:
+            yield r.line, None, r.problem
+            continue
+        cells = [r.cells.get(c, "") for c in EVENT_COLUMNS]
+        try:
+            yield r.line, row_to_event([unguard_formula(v) if v[:1] == "'" else v
+                                        for v in cells]), ""
+        except ValueError as e:
+            yield r.line, None, str(e)
+
+
 def _plan_events(prepared: Prepared, view: Snapshot, moment: datetime, result: Plan) -> None:
     """pipe's own history export: its events go in as they were (same ids), so importing
     it twice, or into a clone that has some of them, adds only what is missing — once
     each is checked against this workspace: its pipeline and stage exist, it is not in
-    the future, and its deal's creation is in the file or the store."""
-    result.events = True
-    created = {e.deal_id for _, e in prepared.events if e.kind == Kind.CREATED}
-    known: dict[str, bool] = {}
-    for line, event in prepared.events:
-        if view.event(event.id) is not None:
-            result.unchanged += 1
-            continue
-        problem = _event_problem(event, prepared.pipelines, moment)
-        if problem is None and event.deal_id not in created:
-            if event.deal_id not in known:
-                known[event.deal_id] = view.latest(event.deal_id) is not None
-            if not known[event.deal_id]:
-                problem = (f"deal {event.deal_id}'s creation is neither in the file nor in "
-                           f"the store")
+    the future, and its deal's creation is in the file or the store. Streamed: only ids
+    are kept (a million events plan in flat memory), and the events are read again to
+    be landed (importing.write)."""
+    result.events, result.source = True, prepared.events
+    created: set[str] = set()
+    uncreated: list[tuple[int, str]] = []  # (line, deal) of events whose creation is unseen
+    batch: list[tuple[int, Event]] = []
+
+    def settle() -> None:
+        marks = ", ".join("?" * len(batch))
+        there = {i for (i,) in view.conn.execute(f"SELECT id FROM events WHERE id IN "
+                                                 f"({marks})", [e.id for _, e in batch])}
+        for line, event in batch:
+            if event.id in there or event.id in result.ready:
+                result.unchanged += 1
+                continue
+            problem = _event_problem(event, prepared.pipelines, moment)
+            if problem:
+                result.rejected.append(Rejected(line, problem))
+                continue
+            result.ready.add(event.id)
+            if event.kind == Kind.CREATED:
+                created.add(event.deal_id)
+            else:
+                uncreated.append((line, event.deal_id))
+        batch.clear()
+
+    for line, event, problem in history_events(prepared.events):
         if problem:
             result.rejected.append(Rejected(line, problem))
-        else:
-            result.ready.append(event)
+            continue
+        batch.append((line, event))
+        if len(batch) >= 500:
+            settle()
+    if batch:
+        settle()
+    known: dict[str, bool] = {}
+    for line, deal in uncreated:
+        if deal in created:
+            continue
+        if deal not in known:
+            known[deal] = view.latest(deal) is not None
+        if not known[deal]:
+            result.rejected.append(Rejected(line, f"deal {deal}'s creation is neither in the "
+                                                  f"file nor in the store"))
 
 
 def _event_problem(event: Event, pipelines: dict[str, Pipeline], moment: datetime
