@@ -512,3 +512,15 @@ def test_salesforce_15_and_18_character_ids_are_one_deal(run, sf_workspace):
     result = imported(run, str(short), "--preset", "salesforce")
     assert "1 updated" in result.out and "other form of their Salesforce id" in result.err
     assert len(deals(run)) == 1 and deals(run)["Big"]["value"] == 12
+
+
+def test_a_deal_handed_on_to_another_pipeline_keeps_taking_its_files_fields(run, multi):
+    leads = write(multi / "l.csv", "id,name,email,stage,owner\nM1,Lead,l@x.io,sql,ann\n")
+    imported(run, str(leads), "-p", "marketing")
+    assert run("move", "Lead", "prospecting", "--pipeline", "sales").code == 0
+    again = imported(run, str(leads), "-p", "marketing")
+    assert "(0 events)" in again.out and "handed on to another pipeline" in again.err
+    changed = write(multi / "m.csv", "id,name,email,stage,owner\nM1,Lead,l@x.io,sql,bob\n")
+    imported(run, str(changed), "-p", "marketing")
+    lead = deals(run)["Lead"]
+    assert (lead["pipeline"], lead["stage"], lead["owner"]) == ("sales", "prospecting", "bob")

@@ -384,7 +384,10 @@ def import_(
     encoding: Annotated[Optional[str], typer.Option("--encoding", help="The file's encoding "
                                                     "(default: UTF-8, or Windows-1252 when "
                                                     "it is not UTF-8).")] = None,
-    at: AtOpt = None,
+    at: Annotated[Optional[str], typer.Option(
+        "--at", show_default=False,
+        help="The import's moment, for changes the file does not date (default: now); a "
+             "date in the file after it is refused.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write "
                                           "nothing.")] = False,
     file: FileOpt = None,

@@ -224,6 +224,8 @@ class _Planner:
                          "column says when)",
             "twin_ids": "rows were matched to deals by the other form of their Salesforce "
                         "id (15 or 18 characters)",
+            "moved_on": "rows are for deals handed on to another pipeline since: their "
+                        "fields were applied, their stage and status were not",
         }
         return [f"{n} {text[k]}" for k, n in sorted(self.counts.items())]
 
@@ -247,8 +249,16 @@ class _Planner:
             self.result.added.append((deal_id, steps))
             return
         if existing.pipeline != row.pipeline.name:
-            raise RowError(None, f"deal {existing.id} is in pipeline {existing.pipeline!r}, "
-                                 f"not {row.pipeline.name!r}")
+            if "pipeline" in row.columns or existing.pipeline not in self.pipelines:
+                raise RowError(row.columns.get("pipeline"),
+                               f"deal {existing.id} is in pipeline {existing.pipeline!r}, "
+                               f"not {row.pipeline.name!r}")
+            # Handed on to another pipeline since: the row's fields still apply, its stage
+            # (of the pipeline it was in) no longer does.
+            self.count("moved_on")
+            row.pipeline = self.pipelines[existing.pipeline]
+            row.stage = row.status = row.closed_from = None
+            changes = []
         last = self.view.last_effective(existing.id)
         floor = last.at if last else existing.updated_at
         created = row.moments.get("created_at")
