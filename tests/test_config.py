@@ -351,15 +351,20 @@ def test_a_pipeline_rate_overrides_the_top_level_one():
     assert sales.rates == (("CHF", Decimal("1.13")), ("EUR", Decimal("1.1")),
                            ("GBP", Decimal("1.27")))
     assert marketing.rates == (("EUR", Decimal("1.08")), ("GBP", Decimal("1.27")))
-    # Its own currency at 1 says nothing and is dropped; the top-level EUR: 1.08 would be
-    # wrong for a EUR pipeline, but its own EUR: 1 overrides it.
+    # Its own currency at 1 says nothing and is dropped; the top-level rates (into USD)
+    # do not reach a pipeline counting in EUR.
     assert europe.rates == (("GBP", Decimal("1.17")), ("USD", Decimal("0.92")))
 
 
-def test_a_top_level_rate_for_a_pipeline_own_currency_is_refused():
+def test_top_level_rates_reach_only_pipelines_in_the_top_level_currency():
+    # The top-level rates are into USD: `EUR: 1.08` is no rate for the EUR pipeline, nor
+    # is `GBP: 1.27` (a rate into USD read as one into EUR would be off by 8 %).
     text = MULTI_RATES.replace("rates: {EUR: 1, USD: 0.92, GBP: 1.17}", "rates: {USD: 0.92}")
-    assert problems(text) == [(3, "rates give EUR as 1.08, but EUR is the currency of "
-                                  "europe; its rate can only be 1")]
+    ws = parse_workspace(text, Path("p.yaml"))
+    europe = ws.pipeline("europe")
+    assert europe.rates == (("USD", Decimal("0.92")),)
+    assert dict(ws.pipeline("marketing").rates) == {"EUR": Decimal("1.08"),
+                                                    "GBP": Decimal("1.27")}
 
 
 @pytest.mark.parametrize("rates, line, fragment", [

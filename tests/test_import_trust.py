@@ -524,3 +524,31 @@ def test_a_deal_handed_on_to_another_pipeline_keeps_taking_its_files_fields(run,
     imported(run, str(changed), "-p", "marketing")
     lead = deals(run)["Lead"]
     assert (lead["pipeline"], lead["stage"], lead["owner"]) == ("sales", "prospecting", "bob")
+
+
+def test_a_deal_handed_on_keeps_the_currency_of_its_amounts(run, multi):
+    # marketing counts in USD, sales (the file's default) in EUR
+    assert run("add", "Lead", "-p", "marketing", "--email", "l@x.io", "--value", "100").code == 0
+    assert run("move", "Lead", "prospecting", "--pipeline", "sales").code == 0
+    lead = deals(run)["Lead"]
+    assert (lead["pipeline"], lead["currency"], lead["value"]) == ("sales", "USD", 100)
+    assert run("return", "Lead").code == 0
+    lead = deals(run)["Lead"]
+    assert (lead["pipeline"], lead["currency"]) == ("marketing", "USD")
+    shown = run("list", "--status", "all", "-o", "json").json()
+    assert shown[0]["currency"] == "USD"
+    assert run("export").out.splitlines()[1].endswith(",,")  # its own again: implicit
+
+
+def test_won_edit_and_codes_speak_of_the_deals_own_currency(run, workspace):
+    assert run("add", "Euro", "--value", "eur 1200", "--currency", "EUR").code == 0
+    assert "(1,200 EUR)" in run("won", "Euro").out
+    assert run("add", "Yen", "--value", "300.50").code == 0
+    refused = run("edit", "Yen", "--currency", "JPY")
+    assert refused.code == 2 and "the deal's value 300.5" in refused.err
+    assert run("edit", "Yen", "--currency", "EUR").code == 0
+    assert run("edit", "Yen", "--currency", "").code == 0  # back to the pipeline's
+    assert deals(run)["Yen"]["currency"] == "USD"
+    long = run("add", "X", "--currency", "Q" * 100_000)
+    assert long.code == 2 and len(long.err) < 300
+    assert run("add", "Z", "--value", "2.500", "--currency", "EUR").code == 2  # 2.5 or 2500?

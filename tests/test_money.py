@@ -116,7 +116,11 @@ ACCEPTED = [
     ("1234", "EUR", C, {}, "1234"),
     ("12.000", "EUR", C, {}, "12000"),
     ("12,000", "USD", P, {}, "12000"),
-    ("1.500", "USD", P, {}, "1.5"),  # trailing zeros are no extra precision
+    # trailing zeros are no extra precision once the mark is known ...
+    ("1.500", "USD", P, {"mark_known": True}, "1.5"),
+    ("2.500", "KWD", P, {}, "2.5"),  # ... or the currency has three decimals
+    ("1,234.500", "USD", P, {}, "1234.5"),  # both marks: only one reading
+    ("2.5000", "EUR", P, {}, "2.5"),  # four decimals are no thousands group
     ("1.234", "KWD", P, {}, "1.234"),
     ("1,234", "KWD", C, {}, "1.234"),
     ("  42  ", "USD", P, {}, "42"),
@@ -155,8 +159,9 @@ ACCEPTED = [
     ("0.145", "USD", P, ROUND, "0.15"),
     ("2.5", "JPY", P, ROUND, "3"),
     ("0.5", "JPY", P, ROUND, "1"),
-    ("12.344", "USD", P, ROUND, "12.34"),
-    ("12,345", "EUR", C, ROUND, "12.35"),
+    ("12.344", "USD", P, {**ROUND, "mark_known": True}, "12.34"),
+    ("12,345", "EUR", C, {**ROUND, "mark_known": True}, "12.35"),
+    ("12.3445", "USD", P, ROUND, "12.34"),  # four decimals: no thousands group
     ("1.0005", "KWD", P, ROUND, "1.001"),
     ("0.0125k", "JPY", P, {**ROUND, **SUFFIXES}, "13"),
     ("999,999,999,999.994", "USD", P, ROUND, "999999999999.99"),
@@ -175,6 +180,12 @@ def test_accepted_amounts(text, currency, mark, options, expected):
 # -- parse_amount: refused ------------------------------------------------------------------
 
 REFUSED = [
+    # three decimals beyond the currency's, with the mark unknown: thousands, written the
+    # other way? (2.500 EUR is 2,500 in much of Europe)
+    ("2.500", "EUR", P, {}, "or it is 2500 with the point between thousands"),
+    ("1.000", "JPY", P, {}, "or it is 1000 with the point between thousands"),
+    ("2,500", "EUR", Mark.COMMA, {}, "or it is 2500 with the comma between thousands"),
+    ("12.345", "USD", P, {"round_half_up": True}, "or it is 12345"),  # never rounded
     ("", None, P, {}, "value '' is not an amount (it is empty)"),
     ("   ", "USD", P, {}, "is empty"),
     ("-5", None, P, {}, "value '-5' is negative"),

@@ -140,8 +140,8 @@ def minor_units(code: str) -> int:
 
 def check_currency(code: str, *, what: str) -> str:
     """The upper-cased code when pipe can keep deals in it; else ValueError, one sentence."""
-    raw = code.strip()
-    upper = raw.upper()
+    raw = code.strip()[:40]  # enough to recognise; a hostile argument is not echoed whole
+    upper = code.strip().upper()
     if upper not in CURRENCIES:
         if upper in WITHDRAWN:
             raise ValueError(f"{what} {raw!r} is no longer an ISO 4217 currency code "
@@ -240,14 +240,15 @@ class _Written:
             return None
         allowed, names = None, []
         for token in self.signs:
-            codes, name = SIGNS.get(token) or (frozenset({token}), token)
+            codes, name = SIGNS.get(token) or (frozenset({token.upper()}), token.upper())
             allowed = codes if allowed is None else allowed & codes
             names.append(name)
         return allowed, " and ".join(dict.fromkeys(names))
 
 
 def _known(token: str) -> bool:
-    return token in SIGNS or (len(token) == 3 and token in CURRENCIES)
+    """A currency sign, or an ISO code in any case ("EUR 12", "12 eur")."""
+    return token in SIGNS or (len(token) == 3 and token.upper() in CURRENCIES)
 
 
 def stated_currencies(text: str) -> frozenset[str] | None:
@@ -294,14 +295,17 @@ def _reading(parts: tuple[str, str, str]) -> Decimal:
 
 def parse_amount(text: str, *, currency: str | None, mark: Mark = Mark.POINT,
                  round_half_up: bool = False, suffixes: bool = False,
-                 what: str = "value") -> Decimal:
+                 mark_known: bool = False, what: str = "value") -> Decimal:
     """THE parser of amounts (command line and import): an exact, normalized Decimal.
 
     `currency` is the deal's currency: a sign or code in the text must fit it, and the
     decimals must not exceed its minor units (None: any currency, up to 3 decimals).
     `mark` is the decimal mark; the other one, spaces, apostrophes and _ may group
     thousands. `suffixes` allows 12.5k and 1.2m. `round_half_up` rounds extra decimals
-    instead of refusing them. Raises AmountError (a ValueError) with one sentence."""
+    instead of refusing them. Unless `mark_known` (the user or the file said which mark
+    is the decimal one), three written decimals beyond the currency's minor units are
+    refused even as zeros: "2.500" in EUR may be 2,500 written the European way.
+    Raises AmountError (a ValueError) with one sentence."""
     shown = f"{what} {_clip(text)!r}"
     if not text.strip():
         raise AmountError(f"{shown} is not an amount (it is empty)")
@@ -324,6 +328,14 @@ def parse_amount(text: str, *, currency: str | None, mark: Mark = Mark.POINT,
         raise AmountError(f"{shown} is in {stated[1]}, but the deal's currency is {code}")
     amount = _reading(parts).scaleb(power, context=_EXACT)
     places = minor_units(code) if code else STORE_PLACES
+    if not mark_known and not power and len(parts[1]) == 3 > places:
+        other = _split(core, _other(mark))
+        if not isinstance(other, str):
+            grouped = normalize(_reading(other))
+            raise AmountError(
+                f"{shown} {_too_precise(places, code)}, or it is {grouped} with the "
+                f"{_MARK_NAME[mark][0]} between thousands; write {grouped} or the amount "
+                f"with at most {places} decimals", other_mark=_other(mark))
     rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP,
                               context=_EXACT)
     if (rounded if round_half_up else amount) > MAX_VALUE:

@@ -154,8 +154,8 @@ def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, ste
         deal = resolve(tx, ref)
         pipeline = _pipeline_of(ws, deal)
         if to_pipeline is not None and ws.pipeline(to_pipeline).name != deal.pipeline:
-            return _transfer(tx, deal, ws.pipeline(to_pipeline), stage, Kind.MOVED,
-                             _moment(tx, at, deal), note)
+            return _transfer(tx, deal, ws.pipeline_of(deal), ws.pipeline(to_pipeline), stage,
+                             Kind.MOVED, _moment(tx, at, deal), note)
         if stage is not None:
             target = find_stage(pipeline, stage)
         else:
@@ -178,21 +178,25 @@ def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, ste
         change = _record(tx, deal, after, Kind.MOVED, at, note=note)
         if target.handoff:
             name, stage_key = target.handoff
-            handed = _transfer(tx, change.after, ws.pipeline(name), stage_key, Kind.HANDED_OFF,
-                               at, f"hand-off from {pipeline.name}:{target.key}")
+            handed = _transfer(tx, change.after, pipeline, ws.pipeline(name), stage_key,
+                               Kind.HANDED_OFF, at, f"hand-off from {pipeline.name}:{target.key}")
             return Change(deal, handed.after, handed.event)
         return change
 
 
-def _transfer(tx: Transaction, deal: Deal, target: Pipeline, stage: str | None, kind: Kind,
-              at: datetime, note: str) -> Change:
+def _transfer(tx: Transaction, deal: Deal, source: Pipeline | None, target: Pipeline,
+              stage: str | None, kind: Kind, at: datetime, note: str) -> Change:
     """Carry an open deal over to another pipeline (its history goes with it)."""
     if deal.status != OPEN:
         raise RuleViolation(f"deal {deal.id} is {deal.status}; only open deals change pipeline")
     into = find_stage(target, stage) if stage else target.open_stages[0]
     if into.outcome:
         raise RuleViolation(f"a deal changes pipeline into an open stage, not {into.key!r}")
-    after = deal.with_changes(pipeline=target.name, stage=into.key, updated_at=at)
+    # The amounts keep their currency: a deal in its pipeline's currency takes it along
+    # as its own when the new pipeline counts in another (and drops it on coming home).
+    currency = deal.currency or (source.currency if source else "")
+    after = deal.with_changes(pipeline=target.name, stage=into.key, updated_at=at,
+                              currency="" if currency == target.currency else currency)
     _check_requires(after, into)
     return _record(tx, deal, after, kind, at, note=note)
 
@@ -213,8 +217,8 @@ def return_deal(store: Store, ws: Workspace, ref: str, *, reason: str = "",
                 f"has always been in pipeline {deal.pipeline!r}"
             raise RuleViolation(f"deal {deal.id} {where}; there is nowhere to return it to")
         text = "; ".join(x for x in (reason and f"returned: {reason}", note) if x)
-        return _transfer(tx, deal, ws.pipeline(arrival[0]), stage, Kind.RETURNED,
-                         _moment(tx, at, deal), text)
+        return _transfer(tx, deal, ws.pipeline_of(deal), ws.pipeline(arrival[0]), stage,
+                         Kind.RETURNED, _moment(tx, at, deal), text)
 
 
 def _step(pipeline: Pipeline, deal: Deal, step: int) -> Stage:
@@ -273,10 +277,11 @@ def lose(store: Store, ws: Workspace, ref: str, *, reason: str, note: str = "",
         return _record(tx, deal, after, Kind.LOST, at, note=note)
 
 
-def _check_places(value: Decimal, deal: Deal, pipeline: Pipeline) -> None:
+def _check_places(value: Decimal, deal: Deal, pipeline: Pipeline, *, what: str = "") -> None:
     """Refuse a value with more decimals than the deal's currency has (cents for USD)."""
     try:
-        money.check_places(value, deal.currency or pipeline.currency, what=f"--value {value}")
+        money.check_places(value, deal.currency or pipeline.currency,
+                           what=what or f"--value {value}")
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -335,10 +340,12 @@ def edit(store: Store, ws: Workspace, ref: str, *, fields: dict, add_tags=(), re
         fields = dict(fields)
         if fields.get("currency") == pipeline.currency:
             fields["currency"] = ""  # the pipeline's own currency is kept implicitly
-        if fields.get("value") is not None or fields.get("currency"):
+        if fields.get("value") is not None or "currency" in fields:
             changed = deal.with_changes(**{k: v for k, v in fields.items() if k != "tags"})
             if changed.value is not None:
-                _check_places(changed.value, changed, pipeline)
+                _check_places(changed.value, changed, pipeline,
+                              what=f"--value {changed.value}" if "value" in fields else
+                              f"the deal's value {changed.value}")
         tags = list(fields.pop("tags", deal.tags))
         tags += [t for t in add_tags if t not in tags]
         tags = [t for t in tags if t not in set(remove_tags)]

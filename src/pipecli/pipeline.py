@@ -290,7 +290,10 @@ class _Walker:
         if kind is not None and kind not in KINDS:
             self.problem(f["kind"], f"kind {kind!r} must be one of: {', '.join(KINDS)}")
         currency = self.currency(f["currency"]) if "currency" in f else default_currency
-        rates = {**default_rates, **(self.rates(f["rates"]) if "rates" in f else {})}
+        # Top-level rates are into the file's currency: a pipeline counting in another one
+        # does not take them (they would be read as rates into its own), only its own.
+        inherited = default_rates if currency == default_currency else {}
+        rates = {**inherited, **(self.rates(f["rates"]) if "rates" in f else {})}
         for code, (rate, key_node) in list(rates.items()):
             if code == currency:  # the identity says nothing: dropped, unless it is wrong
                 del rates[code]

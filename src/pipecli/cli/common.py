@@ -134,12 +134,13 @@ CurrencyOpt = Annotated[Optional[str], typer.Option(
 
 
 def currency_code(text: str | None) -> str | None:
-    """--currency checked against ISO 4217 (None when not given)."""
+    """--currency checked against ISO 4217 (None when not given; "" clears: the deal's
+    amounts are then in its pipeline's currency)."""
     from pipecli import money
     from pipecli.errors import UsageError
 
-    if text is None:
-        return None
+    if text is None or not text.strip():
+        return None if text is None else ""
     try:
         return money.check_currency(text.strip().upper(), what="--currency")
     except ValueError as e:

@@ -140,8 +140,8 @@ def won(
                      at=when(at))
     d = change.deal
     p = ws.pipeline_of(d)
-    worth = f" ({values.format_money(d.value, p.currency)} {p.currency})" if d.value is not None \
-        else ""
+    code = d.currency or (p.currency if p else "")
+    worth = f" ({values.format_money(d.value, code)} {code})" if d.value is not None else ""
     say(f"Won {deal_label(d)}{worth}.")
 
 

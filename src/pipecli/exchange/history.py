@@ -87,8 +87,8 @@ def read_history(path: Path, stages: StageTable, options, notes: list[str]) -> H
         try:
             mark = money.detect_mark(amount_cells(table.records, value_col))
         except money.AmbiguousAmount:
-            mark = money.Mark.POINT if table.delimiter in (",", "json") else None
-            if mark is None:
+            # a comma-separated file writes a decimal point (not certain: see money.py)
+            if table.delimiter not in (",", "json"):
                 raise UsageError(f"{path.name}: the amounts in column {value_col!r} could be "
                                  f"read with a decimal point or comma; say --decimal-point or "
                                  f"--decimal-comma") from None
@@ -120,6 +120,7 @@ def read_history(path: Path, stages: StageTable, options, notes: list[str]) -> H
             try:
                 value = money.parse_amount(cells[value_col], currency=None,
                                            mark=mark or money.Mark.POINT,
+                                           mark_known=mark is not None,
                                            round_half_up=options.round_amounts,
                                            what="amount")
             except ValueError as e:

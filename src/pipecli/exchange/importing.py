@@ -68,11 +68,11 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
     given = set(columns.values()) | set(constants)
     result.has_place = bool({"stage", "status", "is_won", "is_closed"} & given)
     result.has_closing = bool({"won_at", "lost_at", "closed_at"} & given)
-    marks = _marks(table, columns, options, result)
+    marks, sure = _marks(table, columns, options, result)
     if result.rejected:
         return result
     reader = Reader(columns, constants, {p.name.lower(): p for p in ws.pipelines}, pipeline,
-                    stages, marks, options.dayfirst, options.clear_empty,
+                    stages, marks, sure, options.dayfirst, options.clear_empty,
                     options.round_amounts)
     for record in table.records:
         if record.problem:
@@ -97,31 +97,35 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
 
 
 def _marks(table: Table, columns: dict[str, str], options: Options, result: Prepared
-           ) -> dict[str, money.Mark]:
-    """The decimal mark of each amount column: given, or found from its cells."""
+           ) -> tuple[dict[str, money.Mark], set[str]]:
+    """The decimal mark of each amount column — given, or found from its cells — and the
+    columns whose mark is certain (given, or decided by a cell only one mark reads)."""
     marks: dict[str, money.Mark] = {}
+    sure: set[str] = set()
     for header, target in columns.items():
         if target != "value":
             continue
         if options.decimal is not None:
             marks[header] = options.decimal
+            sure.add(header)
             continue
         try:
             found = money.detect_mark(amount_cells(table.records, header))
         except money.AmbiguousAmount as e:
-            if table.delimiter in (",", "json"):
-                # A comma-separated file (or JSON) writes decimals with a point: its
-                # fields are separated by commas. Documented in docs/import.md.
-                found = money.Mark.POINT
-            else:
+            if table.delimiter not in (",", "json"):
                 result.rejected.append(Rejected(e.line, str(e), header))
                 continue
+            # A comma-separated file (or JSON) writes decimals with a point: its fields are
+            # separated by commas (docs/import.md). Not certain, though: a cell that only a
+            # decimal comma would make a whole number (2.500) is still refused (money.py).
+            found = None
         marks[header] = found or money.Mark.POINT
+        if found is not None:
+            sure.add(header)
         if found == money.Mark.COMMA:
             result.notes.append(f"column {header!r} read with a decimal comma (1.000,50 = "
                                 f"1000.50), as every amount in it is written that way")
-    return marks
-
+    return marks, sure
 
 def _refuse_twins(result: Prepared) -> None:
     """Two rows for one deal would be read in an order the file does not state. A row

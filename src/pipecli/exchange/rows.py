@@ -69,6 +69,7 @@ class Reader:
     default: Pipeline
     stages: dict[str, StageTable]  # pipeline name → its stage table
     marks: dict[str, money.Mark]  # header (or "--set value") → decimal mark of that column
+    sure: set[str]  # headers whose mark is certain (given, or decided by the cells)
     dayfirst: bool = False
     clear_empty: bool = False
     round_amounts: bool = False
@@ -120,8 +121,9 @@ class Reader:
         for name, (text, where) in given.items():
             mark = money.Mark.POINT if where in numbers else \
                 self.marks.get(where, money.Mark.POINT)
+            known = where in numbers or where in self.sure
             try:
-                self._field(row, name, text, currency, where, mark)
+                self._field(row, name, text, currency, where, mark, known)
             except RowError:
                 raise
             except (ValueError, PipeError) as e:
@@ -142,7 +144,7 @@ class Reader:
         return found
 
     def _field(self, row: Row, name: str, text: str, currency: str, where: str,
-               mark: money.Mark) -> None:
+               mark: money.Mark, mark_known: bool) -> None:
         if name in ("stage", "status", "is_won", "is_closed"):
             return  # read together in _place
         if not text:
@@ -157,7 +159,7 @@ class Reader:
         elif name == "value":
             row.fields["value"] = money.parse_amount(
                 text, currency=currency, mark=mark, round_half_up=self.round_amounts,
-                what="value")
+                mark_known=mark_known, what="value")
             if money.stated_currencies(text) is not None:
                 row.value_text = text  # checked again against the deal's own currency
         elif name == "probability":
