@@ -552,3 +552,14 @@ def test_won_edit_and_codes_speak_of_the_deals_own_currency(run, workspace):
     long = run("add", "X", "--currency", "Q" * 100_000)
     assert long.code == 2 and len(long.err) < 300
     assert run("add", "Z", "--value", "2.500", "--currency", "EUR").code == 2  # 2.5 or 2500?
+
+
+def test_history_shows_each_amount_in_the_currency_it_was_in(run, workspace):
+    assert run("add", "Y", "--value", "300.50").code == 0  # USD, the pipeline's
+    assert run("edit", "Y", "--currency", "JPY", "--value", "7").code == 0
+    assert run("edit", "Y", "--currency", "").code == 0
+    shown = run("show", "Y").out
+    assert "at prospecting, 300.50 USD" in shown.replace("Prospecting", "prospecting")
+    assert "value: 7 JPY" in shown and "currency: USD (its pipeline's)" in shown
+    log = run("log").out
+    assert "300.50 USD" in log and "value: 7 JPY" in log

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from pipecli import money
 from pipecli.errors import Ambiguous, NotFound, RuleViolation, UsageError
@@ -377,23 +378,37 @@ def history(store: Store, ref: str) -> tuple[Deal, list[Event], set[str]]:
         return deal, events, {e.id for e in events if snap.in_effect(e.id)}
 
 
-def recent(store: Store, count: int, ref: str | None = None
-           ) -> list[tuple[Event, str, bool, str]]:
-    """The latest events in recording order (newest first), with the deal's name, whether
-    each is in effect, and the deal's own currency ("" = its pipeline's); of one deal when
-    ref is given. Read by index: the cost does not grow with the history."""
+class Entry(NamedTuple):
+    """One event of `pipe log`, with what it needs to be shown."""
+
+    event: Event
+    name: str  # the deal's name (its last, for a deleted deal)
+    in_effect: bool
+    currency: str  # the deal's own currency at the event ("" = its pipeline's)
+    pipeline: str  # the deal's pipeline at the event
+
+
+def recent(store: Store, count: int, ref: str | None = None) -> list[Entry]:
+    """The latest events in recording order (newest first), each with the deal's name,
+    whether it is in effect, and the deal's currency and pipeline as they were then; of
+    one deal when ref is given. Read by index: the cost does not grow with the history."""
     with store.read() as snap:
         if ref is not None:
             deal_id = _any_deal_id(snap, ref)
             chosen = snap.recent(count, "WHERE deal = ?", (deal_id,))
         else:
             chosen = snap.recent(count)
-        names: dict[str, tuple[str, str]] = {}
+        names: dict[str, str] = {}
+        entries = []
         for e in chosen:
             if e.deal_id not in names:
                 names[e.deal_id] = _name_of(snap, e.deal_id)
-        return [(e, names[e.deal_id][0], snap.in_effect(e.id), names[e.deal_id][1])
-                for e in chosen]
+            then = snap.conn.execute(
+                "SELECT currency, pipeline FROM versions WHERE deal_id = ? AND valid_from <= ? "
+                "ORDER BY valid_from DESC LIMIT 1", (e.deal_id, int(e.at.timestamp()))
+            ).fetchone() or ("", e.sets.get("pipeline", ""))
+            entries.append(Entry(e, names[e.deal_id], snap.in_effect(e.id), *then))
+        return entries
 
 
 def _any_deal_id(snap: Snapshot, ref: str) -> str:
@@ -416,14 +431,14 @@ def _any_deal_id(snap: Snapshot, ref: str) -> str:
         raise
 
 
-def _name_of(snap: Snapshot, deal_id: str) -> tuple[str, str]:
-    """A deal's name and own currency, or the last it had (a deleted deal)."""
+def _name_of(snap: Snapshot, deal_id: str) -> str:
+    """A deal's name, or the last it had (a deleted deal)."""
     current = snap.get(deal_id)
     if current:
-        return current.name, current.currency
-    row = snap.conn.execute("SELECT name, currency FROM versions WHERE deal_id = ? ORDER BY "
-                            "valid_from DESC LIMIT 1", (deal_id,)).fetchone()
-    return (row[0], row[1]) if row else ("", "")
+        return current.name
+    row = snap.conn.execute("SELECT name FROM versions WHERE deal_id = ? ORDER BY valid_from "
+                            "DESC LIMIT 1", (deal_id,)).fetchone()
+    return row[0] if row else ""
 
 
 @dataclass(frozen=True)

@@ -124,8 +124,12 @@ def deal_detail(deal: Deal, events: list[Event], in_effect: set[str],
     rows = []
     kinds = {e.id: e.kind for e in events}
     place = (None, None)  # (pipeline, stage) the events in effect have put the deal in
+    pipeline_currency = pipeline.currency if pipeline else ""
+    now = pipeline_currency  # the currency in effect, event by event
     for e in events:
-        change = describe(e, label, e.sets.get("currency") or currency, kinds, place)
+        if e.id in in_effect and "currency" in e.sets:
+            now = e.sets["currency"] or pipeline_currency
+        change = describe(e, label, now, kinds, place)
         if e.id in in_effect and "stage" in e.sets:
             place = (e.sets.get("pipeline", place[0]), e.sets["stage"])
         if e.id not in in_effect:
@@ -169,6 +173,8 @@ def describe(e: Event, label, currency: str, kinds: dict | None = None,
                                                         "status" in sets):
             continue  # a place change says it (and a reopening clears the reason)
         shown_value = value if name == "value" else sets[name]
+        if name == "currency" and not sets[name]:
+            shown_value = f"{currency} (its pipeline's)"
         parts.append(f"{name}: {shown_value or '∅'}")
     parts += [f"+tag {t}" for t in e.tags_added] + [f"-tag {t}" for t in e.tags_removed]
     return "; ".join(parts) or e.kind.value
@@ -268,15 +274,16 @@ def log_view(entries, ws: Workspace) -> View:
     rows, payload = [], []
     pipelines = {p.name: p for p in ws.pipelines}
     kinds = {e.id: e.kind for e, *_ in entries}
-    for event, name, in_effect, currency in entries:
-        pipeline = pipelines.get(event.sets.get("pipeline", "")) or ws.pipelines[0]
+    for event, name, in_effect, currency, where in entries:
+        # the deal's pipeline and currency as they were at the event (versions)
+        pipeline = pipelines.get(event.sets.get("pipeline", where)) or ws.pipelines[0]
 
         def label(key: str, pipeline=pipeline) -> str:
             stage = pipeline.stage(key) if pipeline else None
             return stage.label if stage else key
 
-        change = describe(event, label, event.sets.get("currency") or currency or
-                          pipeline.currency, kinds)
+        own = event.sets["currency"] if "currency" in event.sets else currency
+        change = describe(event, label, own or pipeline.currency, kinds)
         if not in_effect:
             change = f"(taken back) {change}"
         rows.append([event.at, event.deal_id, name, event.kind.value, change, event.note])
