@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from pipecli import money
@@ -131,36 +131,19 @@ def _as_local(dt: datetime) -> datetime:
     return dt.replace(microsecond=0)
 
 
-_RELATIVE = re.compile(r"^([+-])(\d{1,5})([dw])$")
-
-
 def parse_when(text: str, *, what: str = "--at") -> datetime:
-    """A moment: ISO date or date-time, today, yesterday, tomorrow, now, +14d, -3d, +2w.
+    """A moment as typed: an ISO date or date-time, now, today, yesterday, tomorrow, a
+    weekday, sow/eow, som/eom, soq/eoq, soy/eoy, +3d/-2w/+1m/+1q/+1y, Dec 1, 1 Dec 2026
+    (pipecli.dates has the rules). A day means its start in local time."""
+    from pipecli import dates
 
-    A bare date means the start of that day in local time; relative days keep the time of day.
-    """
-    raw = text.strip().lower()
-    current = now()
-    if raw == "now":
-        return current
-    named = {"today": 0, "yesterday": -1, "tomorrow": 1}
-    if raw in named:
-        day = current.date() + timedelta(days=named[raw])
-        return _as_local(datetime.combine(day, time()))
-    m = _RELATIVE.match(raw)
-    if m:
-        days = int(m[2]) * (7 if m[3] == "w" else 1)
-        if days > 36500:
-            raise UsageError(f"{what} {text!r} is more than 100 years away")
-        return current + timedelta(days=days if m[1] == "+" else -days)
     try:
-        if len(raw) == 10:
-            return _as_local(datetime.combine(date.fromisoformat(raw), time()))
-        return _as_local(datetime.fromisoformat(text.strip()))
-    except ValueError:
-        raise UsageError(
-            f"{what} {text!r} is not a date (use YYYY-MM-DD, an ISO date-time, today, "
-            f"yesterday, or +Nd / -Nd)") from None
+        return _as_local(dates.parse(text, now()))
+    except dates.DateError as e:
+        hint = " (use YYYY-MM-DD, an ISO date-time, today, tomorrow, a weekday, " \
+               "eow/eom/eoq/eoy, +3d/-2w/+1m/+1q/+1y, or Dec 1)" \
+            if str(e).endswith("is not a date") else ""
+        raise UsageError(f"{what} {str(e)[:120]}{hint}") from None
 
 
 def parse_day(text: str, *, what: str = "--close-date") -> date:

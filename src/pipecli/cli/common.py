@@ -199,6 +199,10 @@ def report_filters(*, since=None, until=None, owner=None, source=None, tag=None)
     from pipecli.engine.figures import Filters
     from pipecli.values import parse_day
 
-    return Filters(since=parse_day(since, what="--since") if since else None,
-                   until=parse_day(until, what="--until") if until else None,
-                   owner=owner, source=source, tag=tag)
+    first = parse_day(since, what="--since") if since else None
+    last = parse_day(until, what="--until") if until else None
+    if first and last and first > last:
+        from pipecli.errors import UsageError
+
+        raise UsageError(f"--since {first} is after --until {last}; nothing could match")
+    return Filters(since=first, until=last, owner=owner, source=source, tag=tag)
