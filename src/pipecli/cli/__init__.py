@@ -29,6 +29,17 @@ def _commands_needed(args: list[str], every: list) -> list:
     return chosen or every
 
 
+def usage_sentence(e: Exception) -> str:
+    """Click's usage error (a usage line, a hint and the error, on four lines) as the one
+    sentence every pipe error is, pointing to the command's help."""
+    text = e.format_message() if hasattr(e, "format_message") else str(e)
+    text = " ".join(text.split()).rstrip(".")
+    text = text[:1].lower() + text[1:] if not text[1:2].isupper() else text
+    ctx = getattr(e, "ctx", None)
+    where = ctx.command_path if ctx is not None else "pipe"
+    return f"{text} (see `{where} -h`)"
+
+
 def main() -> None:
     """Entry point: run the app, turning every domain error into one line and an exit code."""
     from pipecli.output import render
@@ -48,8 +59,8 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         code = 130
     except typer.TyperException as e:  # usage errors: bad option, missing argument
-        e.show()
-        sys.exit(e.exit_code)
+        render.error(usage_sentence(e))
+        sys.exit(getattr(e, "exit_code", 2))
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (pipe ... | head): not an error
         sys.exit(0)

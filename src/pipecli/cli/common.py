@@ -72,8 +72,11 @@ FormatOpt = Annotated[Optional[Format], typer.Option(
          "json, markdown.")]
 AtOpt = Annotated[Optional[str], typer.Option(
     "--at", show_default=False,
-    help="When it happened: YYYY-MM-DD, an ISO date-time, today, yesterday, -3d (default: now).")]
-NoteOpt = Annotated[str, typer.Option("--note", "-n", help="A note kept in the deal's history.")]
+    help="When it happened: YYYY-MM-DD, an ISO date-time, today, yesterday, -3d, Dec 1 "
+         "(default: now).")]
+NoteOpt = Annotated[str, typer.Option(
+    "--note", "-m", help="A note kept in the deal's history (-m as in git commit; -n is "
+                         "always a count).")]
 DealArg = Annotated[str, typer.Argument(
     metavar="DEAL", help="Deal id, unique id prefix, source-system id (as imported), or "
                          "exact name (any case).")]

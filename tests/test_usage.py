@@ -1,0 +1,32 @@
+"""Usage mistakes get the same one sentence as every other error (`pipe: error: …`,
+exit 2), pointing to the command's help; -n is a count everywhere, -m a note."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("add",), "missing argument 'NAME' (see `pipe add -h`)"),
+    (("add", "x", "--bogus"), "no such option: --bogus (see `pipe add -h`)"),
+    (("nosuch",), "no such command 'nosuch' (see `pipe -h`)"),
+    (("report", "-o", "foo"), "'foo' is not one of 'table'"),
+    (("log", "-n", "zero"), "(see `pipe log -h`)"),
+    (("log", "-n", "0"), "(see `pipe log -h`)"),
+    (("move",), "missing argument 'DEAL'"),
+])
+def test_a_usage_mistake_is_one_sentence(run, workspace, args, fragment):
+    result = run(*args)
+    assert result.code == 2
+    assert result.err.startswith("pipe: error: ") and result.err.count("\n") == 1
+    assert fragment in result.err
+    assert result.out == ""
+
+
+def test_m_is_a_note_and_n_a_count(run, workspace):
+    deal = run("add", "Acme", "-m", "met at the fair").out.strip()
+    assert run("move", deal, "qualification", "--email", "a@b.io").code == 2  # not an option
+    assert run("edit", deal, "--email", "a@acme.io", "-m", "from the card").code == 0
+    log = run("log", "-n", "1", "-o", "json").json()
+    assert len(log) == 1 and log[0]["note"] == "from the card"
+    assert run("show", deal, "-o", "json").json()["history"][0]["note"] == "met at the fair"
