@@ -73,6 +73,7 @@ def hermetic(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("PIPE_DEBUG", "1")  # a bug surfaces as its traceback, not a message
+    monkeypatch.setenv("PIPE_OWNER", "")  # new deals belong to nobody, not to git's user
     for name in ("PIPE_FILE", "PIPE_PIPELINE", "PIPE_LOCK_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     time.tzset()

@@ -30,3 +30,21 @@ def test_m_is_a_note_and_n_a_count(run, workspace):
     log = run("log", "-n", "1", "-o", "json").json()
     assert len(log) == 1 and log[0]["note"] == "from the card"
     assert run("show", deal, "-o", "json").json()["history"][0]["note"] == "met at the fair"
+
+
+def test_a_new_deal_belongs_to_pipe_owner_else_to_gits_user(run, workspace, monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("PIPE_OWNER", "ann")
+    assert run("add", "A").code == 0
+    assert run("add", "B", "--owner", "").code == 0
+    assert run("add", "C", "--owner", "bob").code == 0
+    monkeypatch.delenv("PIPE_OWNER")
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    subprocess.run(["git", "config", "user.name", "Dana Scully"], cwd=workspace, check=True)
+    assert run("add", "D").code == 0
+    owners = {d["name"]: d["owner"] for d in run("list", "-o", "json").json()}
+    assert owners == {"A": "ann", "B": "", "C": "bob", "D": "Dana Scully"}
+    monkeypatch.setenv("PIPE_OWNER", "\x1b[31mred")
+    refused = run("add", "E")
+    assert refused.code == 2 and "PIPE_OWNER contains control characters" in refused.err

@@ -117,6 +117,28 @@ def deal_label(deal) -> str:
     return f"{deal.id} “{shown(deal.name)}”"
 
 
+def default_owner(folder) -> str:
+    """Who a new deal belongs to when --owner is not given: PIPE_OWNER (set but empty:
+    nobody), else git's user.name for the workspace's folder, else nobody."""
+    import os
+    import subprocess
+
+    from pipecli.values import clean_text
+
+    if "PIPE_OWNER" in os.environ:
+        return clean_text(os.environ["PIPE_OWNER"], what="PIPE_OWNER", limit=200)
+    try:
+        found = subprocess.run(["git", "config", "user.name"], cwd=folder, capture_output=True,
+                               text=True, timeout=2, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""  # no git here: nobody
+    name = found.stdout.strip() if found.returncode == 0 else ""
+    try:
+        return clean_text(name, what="git's user.name", limit=200)
+    except Exception:  # noqa: BLE001 - a strange name is no reason to refuse a deal
+        return ""
+
+
 def value_currency(ws, store, ref: str, value: str | None) -> str | None:
     """The currency a --value for an existing deal is checked against when the text names
     one (£500, 12 EUR): the deal's own, so a contradiction is refused before anything is

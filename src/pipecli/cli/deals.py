@@ -11,6 +11,7 @@ import typer
 
 from pipecli.cli.common import (AtOpt, CurrencyOpt, DealArg, FileOpt, FormatOpt, NoteOpt,
                                 PipelineOpt, Status, app, currency_code, deal_fields,
+                                default_owner,
                                 deal_label, format_name, open_workspace, say, value_currency,
                                 when)
 
@@ -27,7 +28,9 @@ def add(
     company: Annotated[Optional[str], typer.Option("--company")] = None,
     contact: Annotated[Optional[str], typer.Option("--contact")] = None,
     email: Annotated[Optional[str], typer.Option("--email")] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="Who it belongs to "
+                                                 "(default: $PIPE_OWNER, else git's "
+                                                 "user.name; \"\" for nobody).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Lead source or campaign.")]
     = None,
     close_date: Annotated[Optional[str], typer.Option("--close-date", help="Expected close "
@@ -52,6 +55,8 @@ def add(
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
     code = currency_code(currency) or p.currency
+    if owner is None:
+        owner = default_owner(ws.root)
     fields = deal_fields(currency=code, value=value, probability=probability,
                           company=company, contact=contact, email=email, owner=owner,
                           source=source, close_date=close_date, tags=tag)
