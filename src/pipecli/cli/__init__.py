@@ -45,8 +45,13 @@ def main() -> None:
     from pipecli.output import render
     from pipecli.errors import InvalidConfig, PipeError
 
+    from pipecli.cli import completion
+
     every = app.registered_commands
-    app.registered_commands = _commands_needed(sys.argv[1:], every)
+    if completion.completing():  # a shell asking what to complete: it needs every command
+        completion.enable()
+    else:
+        app.registered_commands = _commands_needed(sys.argv[1:], every)
     try:
         code = app(standalone_mode=False, prog_name="pipe")
     except InvalidConfig as e:

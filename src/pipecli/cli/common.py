@@ -9,6 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipecli.cli import completion
+
 app = typer.Typer(
     name="pipe",
     no_args_is_help=True,
@@ -65,7 +67,8 @@ FileOpt = Annotated[Optional[Path], typer.Option(
     help="Pipeline YAML (default: pipeline.yaml here or in a parent folder).")]
 PipelineOpt = Annotated[Optional[str], typer.Option(
     "--pipeline", "-p", envvar="PIPE_PIPELINE", show_default=False,
-    help="Which pipeline of the file (default: the first).")]
+    help="Which pipeline of the file (default: the first).",
+    autocompletion=completion.pipelines)]
 FormatOpt = Annotated[Optional[Format], typer.Option(
     "--format", "-o", case_sensitive=False, show_default=False,
     help="Output format: table (default on a terminal), plain (default otherwise), csv, tsv, "
@@ -79,7 +82,7 @@ NoteOpt = Annotated[str, typer.Option(
                          "always a count).")]
 DealArg = Annotated[str, typer.Argument(
     metavar="DEAL", help="Deal id, unique id prefix, source-system id (as imported), or "
-                         "exact name (any case).")]
+                         "exact name (any case).", autocompletion=completion.deals)]
 
 
 def format_name(fmt: Optional[Format]) -> str | None:
@@ -201,7 +204,8 @@ def deal_fields(*, currency: str | None, value=None, probability=None, company=N
 AsOfOpt = Annotated[Optional[str], typer.Option(
     "--as-of", show_default=False,
     help="Report the pipeline as it stood at the end of this day (from its history).")]
-OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals.")]
+OwnerOpt = Annotated[Optional[str], typer.Option("--owner", help="Only this owner's deals.",
+                                                 autocompletion=completion.owners)]
 SourceOpt = Annotated[Optional[str], typer.Option("--source", help="Only deals from this source.")]
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only deals with this tag.")]
 

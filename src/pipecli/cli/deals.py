@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from pipecli.cli import completion
 from pipecli.cli.common import (AtOpt, CurrencyOpt, DealArg, FileOpt, FormatOpt, NoteOpt,
                                 PipelineOpt, Status, app, currency_code, deal_fields,
                                 default_owner,
@@ -24,7 +25,8 @@ def add(
     value: Annotated[Optional[str], typer.Option("--value", "-v", help="Expected revenue, e.g. "
                                                  "12500, 12,500.50 or 12.5k.")] = None,
     stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Stage key or label "
-                                                 "(default: the first stage).")] = None,
+                                                 "(default: the first stage).",
+                                                 autocompletion=completion.stages)] = None,
     company: Annotated[Optional[str], typer.Option("--company")] = None,
     contact: Annotated[Optional[str], typer.Option("--contact")] = None,
     email: Annotated[Optional[str], typer.Option("--email")] = None,
@@ -77,7 +79,8 @@ def add(
 def move(
     deal: DealArg,
     stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]",
-                                                   help="Target stage key or label.")] = None,
+                                                   help="Target stage key or label.",
+                                                   autocompletion=completion.stages)] = None,
     *,
     next_: Annotated[bool, typer.Option("--next", help="Move to the next open stage.")] = False,
     back: Annotated[bool, typer.Option("--back", help="Move to the previous open stage.")]
@@ -178,7 +181,8 @@ def return_(
     *,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why sales sent it back.")] = "",
     stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Stage to return it to "
-                                                 "(default: that pipeline's first).")] = None,
+                                                 "(default: that pipeline's first).",
+                                                 autocompletion=completion.stages)] = None,
     note: NoteOpt = "",
     at: AtOpt = None,
     file: FileOpt = None,
@@ -204,7 +208,8 @@ def reopen(
     deal: DealArg,
     *,
     stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Open stage to reopen at "
-                                                 "(default: where it was before it closed).")]
+                                                 "(default: where it was before it closed).",
+                                                 autocompletion=completion.stages)]
     = None,
     note: NoteOpt = "",
     at: AtOpt = None,
@@ -309,7 +314,8 @@ def remove(
 @app.command("list")
 def list_(
     *,
-    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Only this stage.")]
+    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Only this stage.",
+                                                 autocompletion=completion.stages)]
     = None,
     status: Annotated[Status, typer.Option("--status", help="open, won, lost or all.")]
     = Status.open,

@@ -126,3 +126,22 @@ def upgrade(*, file: FileOpt = None) -> None:
 
     result = upgrade_workspace(find_pipeline_file(str(file) if file else None))
     say(result)
+
+
+@app.command()
+def completion(
+    shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
+) -> None:
+    """Print the shell completion script: commands, options, stage keys, pipeline names,
+    owners and deal ids (with their names) complete from the workspace.
+
+    Example: pipe completion bash > ~/.local/share/bash-completion/completions/pipe
+    """
+    from pipecli.cli import completion as shell_completion
+    from pipecli.errors import UsageError
+    from pipecli.output import render
+
+    if shell not in shell_completion.SHELLS:
+        raise UsageError(f"SHELL must be one of {', '.join(shell_completion.SHELLS)}, not "
+                         f"{shell[:40]!r}")
+    render.out(shell_completion.script(shell))
