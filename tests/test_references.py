@@ -55,3 +55,16 @@ def test_sql_wildcards_in_references_are_literal(run, workspace):
     for ref in ("%", "_", "_%"):
         result = run("show", ref)
         assert result.code == 1 and "no deal matches" in result.err
+
+
+def test_a_part_of_the_name_is_enough_when_it_is_unique(run, workspace):
+    north = add(run, "Northwind – Annual licence")
+    cafe = add(run, "Café Olé – Pilot")
+    add(run, "Orbital Foods – Pilot")
+    assert run("show", "northwind", "-o", "json").json()["id"] == north
+    assert run("show", "CAFE OLE", "-o", "json").json()["id"] == cafe  # accents ignored
+    ambiguous = run("won", "pilot")
+    assert ambiguous.code == 1 and "matches 2 deals" in ambiguous.err
+    assert cafe in ambiguous.err and ambiguous.err.count("\n") == 1
+    missing = run("show", "zzz")
+    assert missing.code == 1 and "a part of it" in missing.err

@@ -91,7 +91,7 @@ for i in range(commands):
             code, out, err = pipe("edit", deal, "--owner", f"o{i}", "--note", note)
             kind = None if "nothing to change" in out else "edited"
         if code != 0 and err == f"pipe: error: no deal matches {deal!r} (give an id, an id " \
-                                 f"prefix, or the exact name)":
+                                 f"prefix, the name or a part of it)":
             refused.append(deal)
             del deals[deal]
             code = 0

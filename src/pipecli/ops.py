@@ -40,14 +40,17 @@ class Change:
 
 
 def resolve(snapshot: Snapshot, ref: str) -> Deal:
-    """The one deal a reference means: its id, a unique id prefix, or its exact name."""
+    """The one deal a reference means: its id, a unique id prefix, its exact name, or a
+    unique part of its name."""
     found = snapshot.lookup(ref)
     if not found:
-        raise NotFound(f"no deal matches {ref!r} (give an id, an id prefix, or the exact name)")
+        raise NotFound(f"no deal matches {ref!r} (give an id, an id prefix, the name or a "
+                       f"part of it)")
     if len(found) > 1:
         shown = ", ".join(f"{d.id} {d.name!r}" for d in found[:MAX_CANDIDATES])
         more = f" and {len(found) - MAX_CANDIDATES} more" if len(found) > MAX_CANDIDATES else ""
-        raise Ambiguous(f"{ref!r} matches {len(found)} deals: {shown}{more}; give more of the id")
+        raise Ambiguous(f"{ref!r} matches {len(found)} deals: {shown}{more}; give more of the "
+                        f"id or name")
     return found[0]
 
 

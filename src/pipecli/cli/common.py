@@ -81,8 +81,9 @@ NoteOpt = Annotated[str, typer.Option(
     "--note", "-m", help="A note kept in the deal's history (-m as in git commit; -n is "
                          "always a count).")]
 DealArg = Annotated[str, typer.Argument(
-    metavar="DEAL", help="Deal id, unique id prefix, source-system id (as imported), or "
-                         "exact name (any case).", autocompletion=completion.deals)]
+    metavar="DEAL", help="Deal id, unique id prefix, source-system id (as imported), name "
+                         "(any case), or a unique part of the name.",
+    autocompletion=completion.deals)]
 
 
 def format_name(fmt: Optional[Format]) -> str | None:

@@ -66,6 +66,14 @@ def deal_of(row) -> Deal:
                 currency=currency, external_id=external_id)
 
 
+def loose(text: str) -> str:
+    """Text compared loosely: case folded, accents dropped (é → e, ß → ss)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 class Snapshot:
     """A consistent read-only view of the store: SQL over its database."""
 
@@ -109,7 +117,8 @@ class Snapshot:
     def lookup(self, ref: str) -> list[Deal]:
         """Deals a reference may mean: an exact id wins, then an exact external id (as the
         source system wrote it); otherwise every deal whose id starts with it or whose name
-        equals it, ignoring case. Several = ambiguous."""
+        equals it, ignoring case; failing those, every deal whose name contains it,
+        ignoring case and accents. Several = ambiguous."""
         needle = ref.strip().lower()
         if not needle:
             return []
@@ -129,6 +138,15 @@ class Snapshot:
         if not found and not needle.isascii():
             for d in self._select():
                 if d.name.lower() == needle:
+                    found[d.id] = d
+        if not found and len(needle) >= 2:
+            # Last: a part of the name, ignoring case and accents ("northwind" for
+            # "Northwind – Annual licence", "cafe" for "Café"); several = ambiguous.
+            part = loose(needle)
+            ids = [i for i, name in self.conn.execute("SELECT id, name FROM deals")
+                   if part in loose(name)]
+            for d in (self.get(i) for i in ids[:50]):
+                if d is not None:
                     found[d.id] = d
         return sorted(found.values(), key=lambda d: d.id)
 
