@@ -166,3 +166,28 @@ def test_make_samples_reproduces_the_committed_samples(tmp_path):
         made, committed = files(tmp_path / "out" / name), files(SAMPLES / "data" / name)
         assert sorted(made) == sorted(committed)
         assert made == committed, name
+
+
+def test_pipe_help_prints_the_installed_docs(run):
+    topics = run("help")
+    assert topics.code == 0 and "metrics" in topics.out and "exit-codes" in topics.out
+    metrics = run("help", "metrics")
+    assert metrics.code == 0 and metrics.out.startswith("# ")
+    codes = run("help", "exit-codes").out
+    assert codes.startswith("## Exit codes") and "| 3 |" in codes and "## " not in codes[3:]
+    missing = run("help", "nope")
+    assert missing.code == 1 and "no help topic 'nope'" in missing.err
+
+
+def test_no_help_text_or_template_points_to_a_file_users_do_not_have():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [p.read_text() for p in (root / "src" / "pipecli" / "cli").glob("*.py")]
+    texts += [p.read_text() for p in (root / "sample_pipelines").glob("*.yaml")]
+    for text in texts:
+        # docstrings and help= strings are what users read; comments in code may cite docs
+        users = re.findall(r'help="[^"]*"|"""[^"]*"""', text) if text.lstrip().startswith(
+            ('"""', "from", "import")) else [text]
+        assert not any("docs/" in u or "DOMAIN.md" in u for u in users)

@@ -14,6 +14,6 @@ def test_every_subpackage_is_listed_in_pyproject():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     found = {"pipecli." + ".".join(p.parent.relative_to(ROOT / "src" / "pipecli").parts)
              for p in (ROOT / "src" / "pipecli").rglob("__init__.py")}
-    found = {name.rstrip(".") for name in found} | {"pipecli.templates"}
+    found = {name.rstrip(".") for name in found} | {"pipecli.templates", "pipecli.docs"}
     assert set(config["packages"]) == found
     assert set(config["package-dir"]) == found

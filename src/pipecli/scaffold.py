@@ -88,3 +88,30 @@ def _ensure_lines(path: Path, block: str) -> Path | None:
     comment = block.splitlines()[0]
     append_text(path, prefix + comment + "\n" + "\n".join(missing) + "\n")
     return path
+
+
+# `pipe help TOPIC`: topic → (file in pipecli.docs, section heading or None for all of it)
+HELP_TOPICS = {
+    "cli": ("cli.md", None), "dates": ("cli.md", "Values"), "exit-codes": ("cli.md", "Exit codes"),
+    "metrics": ("metrics.md", None), "yaml": ("pipeline-yaml.md", None),
+    "json": ("json.md", None), "import": ("import.md", None), "store": ("store.md", None),
+    "reliability": ("reliability.md", None), "benchmarks": ("benchmarks.md", None),
+}
+
+
+def help_text(topic: str) -> str:
+    """The installed documentation of a topic (a whole file, or one of its sections)."""
+    key = topic.strip().lower().replace("_", "-").replace(" ", "-")
+    key = {"exit": "exit-codes", "exitcodes": "exit-codes", "pipeline": "yaml",
+           "pipeline-yaml": "yaml", "export": "import"}.get(key, key)
+    if key not in HELP_TOPICS:
+        raise NotFound(f"no help topic {topic[:40]!r} (topics: {', '.join(HELP_TOPICS)})")
+    name, section = HELP_TOPICS[key]
+    text = resources.files("pipecli.docs").joinpath(name).read_text("utf-8")
+    if section is None:
+        return text
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line == f"## {section}")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    return "\n".join(lines[start:end]).rstrip() + "\n"

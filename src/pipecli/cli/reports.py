@@ -34,7 +34,7 @@ def report(
     fmt: FormatOpt = None,
 ) -> None:
     """The pipeline report: funnel chart, deals per stage, conversion, time in stage, win
-    rate, deal size, sales cycle, velocity and lost reasons (see docs/metrics.md).
+    rate, deal size, sales cycle, velocity and lost reasons (see `pipe help metrics`).
 
     Example: pipe report --since 2026-01-01 --by owner
     """
@@ -137,7 +137,7 @@ def next_(
     fmt: FormatOpt = None,
 ) -> None:
     """Open deals ranked by what most deserves attention now: weighted value, raised by
-    staleness and a near or passed close date (formula in docs/metrics.md).
+    staleness and a near or passed close date (formula: `pipe help metrics`).
 
     Example: pipe next -n 5
     """

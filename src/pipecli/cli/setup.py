@@ -145,3 +145,24 @@ def completion(
         raise UsageError(f"SHELL must be one of {', '.join(shell_completion.SHELLS)}, not "
                          f"{shell[:40]!r}")
     render.out(shell_completion.script(shell))
+
+
+@app.command("help")
+def help_(
+    topic: Annotated[str, typer.Argument(metavar="[TOPIC]", help="A topic; none lists them.")]
+    = "",
+) -> None:
+    """Print pipe's documentation, as installed: the figures (metrics), the pipeline file
+    (yaml), JSON output (json), import and export (import), the store (store), the
+    commands and dates (cli), exit codes (exit-codes), reliability, benchmarks.
+
+    Example: pipe help metrics | less
+    """
+    from pipecli import scaffold
+    from pipecli.output import render
+
+    if not topic:
+        render.out("Topics: " + ", ".join(scaffold.HELP_TOPICS) + " (pipe help TOPIC); "
+                   "each command's options: pipe COMMAND -h")
+        return
+    render.out(scaffold.help_text(topic).rstrip("\n"))
