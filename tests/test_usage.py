@@ -48,3 +48,14 @@ def test_a_new_deal_belongs_to_pipe_owner_else_to_gits_user(run, workspace, monk
     monkeypatch.setenv("PIPE_OWNER", "\x1b[31mred")
     refused = run("add", "E")
     assert refused.code == 2 and "PIPE_OWNER contains control characters" in refused.err
+
+
+def test_pipe_note_adds_a_dated_note_to_the_history(run, workspace):
+    deal = run("add", "Acme", "--at", "2026-11-01").out.strip()
+    assert run("note", "acme", "Called Ava: budget approved", "--at", "2026-11-10").code == 0
+    history = run("show", deal, "-o", "json").json()["history"]
+    assert (history[-1]["event"], history[-1]["note"], history[-1]["at"][:10]) == \
+        ("edited", "Called Ava: budget approved", "2026-11-10")
+    assert history[-1]["sets"] == {}
+    assert run("note", deal, "").code == 2
+    assert run("note", deal, "line\nbreak").code == 2

@@ -281,6 +281,27 @@ def edit(
         say(f"Edited {deal_label(change.deal)}: {changed}.")
 
 
+@app.command()
+def note(
+    deal: DealArg,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="What happened, in a sentence.")],
+    *,
+    at: AtOpt = None,
+    file: FileOpt = None,
+) -> None:
+    """Add a dated note to a deal's history (a call, a meeting); `pipe show` lists it.
+
+    Example: pipe note northwind "Called Ava: budget approved, waiting for legal"
+    """
+    from pipecli import ops, values
+
+    ws, store = open_workspace(file)
+    change = ops.edit(store, ws, deal, fields={},
+                      note=values.clean_text(text, what="the note", required=True),
+                      at=when(at))
+    say(f"Noted on {deal_label(change.deal)}.")
+
+
 @app.command("rm")
 def remove(
     deal: DealArg,
