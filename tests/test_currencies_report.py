@@ -299,8 +299,12 @@ def test_without_rates_nothing_is_added_across_currencies(run, folder):
         out = run("report", "-o", fmt).out
         assert "Deals in EUR and USD and no rate for EUR: amounts are shown per currency, " \
                "never added" in " ".join(out.split()), fmt
-        footer = next(line for line in out.splitlines() if "Open pipeline" in line)
-        assert "2,500.50 EUR; 1,000 USD" in footer, (fmt, footer)
+        lines = out.splitlines()
+        at = next(i for i, line in enumerate(lines) if "Open pipeline" in line)
+        if fmt == "table":  # one amount per line in a cell
+            assert "2,500.50 EUR" in lines[at] and "1,000 USD" in lines[at + 1], lines[at:]
+        else:
+            assert "2,500.50 EUR; 1,000 USD" in lines[at], (fmt, lines[at])
         assert "Won:        2 deals, 700 EUR; 300 USD" in out, fmt
         assert not any(text in out for text in mixed), fmt
     rows = table_rows(run("report", "-o", "csv").out)
@@ -427,3 +431,291 @@ def test_the_pipeline_files_rates_key(run, folder):
     report = run("report", "-o", "json").json()
     assert (report["converted"], report["rates"]) == (True, {"EUR": 1.1})
     assert report["totals"]["won_value"] == json_number(700 * Fraction("1.1") + 300, 2)
+
+
+# -- Part 4: amounts of several currencies in every output format --------------------------------
+
+def money_text(amount: str, places: int) -> str:
+    """An amount as people read it, written here from its digits: thousands grouped with
+    commas, decimals only when it has some (2500.00 → "2,500", 77.7 → "77.70")."""
+    exact = Decimal(amount)
+    q = half_up(exact, places)
+    return f"{q:,.0f}" if q == q.to_integral_value() else f"{q:,.{places}f}"
+
+
+def whole(text: str, out: str) -> bool:
+    """`text` appears in `out` with no digit, comma or point glued to either side: "500 EUR"
+    is not found inside "2,500 EUR", nor "1" inside "18.9"."""
+    import re
+
+    return re.search(r"(?<![\d,.])" + re.escape(text) + r"(?![\d,.])", out) is not None
+
+
+PLACES = {"EUR": 2, "JPY": 0, "KWD": 3, "USD": 2}
+SPREAD = [  # name, currency, value, created (days after T0), end
+    ("usd", "", "1000", 0.3, "prospecting"),
+    ("eur", "EUR", "2500", 1.55, "prospecting"),
+    ("jpy", "JPY", "100000", 2, "prospecting"),
+    ("kwd", "KWD", "1.234", 2.1, "prospecting"),
+    ("small", "EUR", "77.77", 3, "won"),
+]
+
+
+@pytest.fixture
+def spread(run, folder):
+    """Four currencies, one deal won in EUR this month."""
+    for name, code, value, days, end in SPREAD:
+        at = (T0 + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S")
+        args = ["--value", value, "--at", at] + (["--currency", code] if code else [])
+        deal_id = add(run, name, *args)
+        if end == "won":
+            assert run("won", deal_id, "--at", "2026-11-10").code == 0
+    return folder
+
+
+def spread_amounts() -> tuple[list[str], str]:
+    """The amounts the report must show whole, and the prospecting deals' average age."""
+    open_deals = [(code or "USD", value, days) for _, code, value, days, end in SPREAD
+                  if end == "prospecting"]
+    texts = []
+    for code, value, _ in open_deals:
+        texts.append(f"{money_text(value, PLACES[code])} {code}")  # its value
+        weighted = Fraction(Decimal(value)) / 10  # prospecting: 10 %
+        texts.append(f"{money_text(str(half_up(weighted, PLACES[code])), PLACES[code])} {code}")
+    now = datetime.fromisoformat(NOW)
+    ages = [Fraction(int((now - (T0 + timedelta(days=d))).total_seconds()), 86400)
+            for _, _, d in open_deals]
+    return texts, str(half_up(sum(ages) / len(ages), 1))
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "120"])
+def test_the_table_never_cuts_an_amount(run, spread, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", columns)
+    amounts, age = spread_amounts()
+    assert age == "17.9" and "0.123 KWD" in amounts  # 1.234 × 10 % = 0.1234 → 0.123
+    report = run("report", "-o", "table").out
+    now = report.split("Pipeline now")[1].split("Stage flow")[0]
+    for text in amounts:
+        assert whole(text, now), (columns, text, now)
+    prospecting = next(line for line in now.splitlines() if "Prospecting" in line)
+    assert whole(age, prospecting), (columns, prospecting)  # Avg age, whole
+    assert "Deals" in now and "Stage" in now
+    flow = report.split("Stage flow")[1]
+    assert whole("2,577.77 EUR", flow) and whole("77.77 EUR", flow)  # reached value
+    forecast = run("forecast", "-o", "table").out
+    november = next(line for line in forecast.splitlines() if line.lstrip()
+                    .startswith("2026-11"))
+    assert whole("77.77 EUR", november), (columns, november)  # won value
+    assert all(whole(text, forecast) for text in amounts)
+    listed = run("list", "-o", "table").out
+    for _, code, value, _, end in SPREAD:
+        if end == "prospecting":
+            shown = money_text(value, PLACES[code or "USD"])
+            assert whole(shown + (f" {code}" if code else ""), listed), (columns, listed)
+    total = next(line for line in listed.splitlines() if line.startswith("4 deals"))
+    assert whole("2,500 EUR", total) and whole("1,000 USD", total), total
+    for out in (report, forecast, listed):
+        widest = max(len(line) for line in out.splitlines())
+        assert widest <= int(columns), (columns, widest)
+    # A column left out for want of room is named.
+    said = " ".join(now.split())
+    header = next(line for line in now.splitlines() if "Stage" in line)
+    assert "Prob." in header or "(Prob. not shown: too wide for " \
+        f"{columns} columns; -o plain shows every column)" in said, now
+
+
+def test_plain_and_markdown_keep_amounts_on_one_line_whole(run, spread):
+    amounts, _ = spread_amounts()
+    for fmt in ("plain", "markdown"):
+        out = run("report", "-o", fmt).out
+        footer = next(line for line in out.splitlines() if "Open pipeline" in line)
+        assert "2,500 EUR; 100,000 JPY; 1.234 KWD; 1,000 USD" in footer, (fmt, footer)
+        assert all(whole(text, out) for text in amounts)
+
+
+def test_a_narrow_table_names_the_columns_it_leaves_out(run, folder, monkeypatch):
+    add(run, "A deal with a long name for a narrow terminal", "--value", "12,500",
+        "--company", "Northwind Traders", "--owner", "dana", "--close-date", "2026-12-15")
+    monkeypatch.setenv("COLUMNS", "60")
+    out = run("list", "-o", "table").out
+    assert whole("12,500", out)
+    note = " ".join(out.split())
+    # ID 8 + Name 24 (it may wrap) + Stage 11 + Value 6, and 3 a column: 60 without them.
+    assert "(Company, Owner and Close not shown: too wide for 60 columns; -o plain shows " \
+           "every column)" in note, out
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = run("list", "-o", "table").out
+    assert "not shown" not in wide and "Northwind Traders" in wide
+
+
+def test_by_currency_shows_each_group_in_its_own_currency(run, folder, monkeypatch):
+    write(folder, {"u": Spec("", "1000", "prospecting"), "e": Spec("EUR", "2800.50",
+                                                                   "prospecting")})
+    rate = Decimal("1.085")
+    with_rates(monkeypatch, {"EUR": str(rate)})
+    converted = half_up(Fraction(Decimal("2800.50")) * Fraction(rate) + 1000, 2)
+    assert f"{converted:,}" == "4,038.54"  # 2,800.50 × 1.085 = 3,038.5425
+    for fmt in ("table", "plain", "markdown"):
+        out = run("report", "--by", "currency", "-o", fmt).out
+        by = out.split("By currency")[1]
+        eur = next(line for line in by.splitlines()
+                   if line.strip(" |").split()[:1] == ["EUR"])
+        assert whole("2,800.50 EUR", eur) and "3,038" not in eur, (fmt, eur)
+        usd = next(line for line in by.splitlines() if whole("1,000 USD", line))
+        assert "USD" in usd
+        total = next(line for line in by.splitlines() if "Total" in line)
+        assert whole(f"{converted:,} USD", total), (fmt, total)
+    # The JSON keeps its documented shape: the report's currency, the group's own beside it.
+    group = {g["group"]: g for g in run("report", "--by", "currency", "-o", "json")
+             .json()["groups"]}["EUR"]
+    assert group["open_value_by_currency"]["EUR"] == 2800.5
+    assert group["open_value"] == json_number(Fraction(Decimal("2800.50")) * Fraction(rate), 2)
+
+
+def test_json_numbers_are_exact_digits(run, tmp_path, monkeypatch):
+    """An IDR pipeline with a rate for USD: converted sums have more digits than a float
+    keeps. Read back as decimals, every digit is there."""
+    import json
+
+    (tmp_path / "pipeline.yaml").write_text(YAML.format(store="deals").replace(
+        "currency: USD", "currency: IDR"))
+    rate = Decimal("16234.5678")
+    with_rates(monkeypatch, {"USD": str(rate)})
+    add(run, "big", "--value", "98,765,432,109.87", "--currency", "USD")
+    add(run, "rupiah", "--value", "1000")
+    exact = half_up(Fraction(Decimal("98765432109.87")) * Fraction(rate) + 1000, 2)
+    assert str(exact) == "1603414103884981.56"
+    assert repr(float(exact)) != str(exact)  # what a float would have written
+    text = run("report", "-o", "json").out
+    report = json.loads(text, parse_float=Decimal)
+    assert report["totals"]["open_value"] == exact
+    assert '"open_value": 1603414103884981.56,' in text
+    weighted = half_up(Fraction(Decimal("98765432109.87")) * Fraction(rate) / 10 + 100, 2)
+    assert report["totals"]["weighted_value"] == weighted
+    forecast = json.loads(run("forecast", "-o", "json").out, parse_float=Decimal)
+    assert forecast["no_close_date"]["value"] == exact
+    # A huge rate: 26 significant digits, none lost, no exponent.
+    with_rates(monkeypatch, {"USD": "999999999999.9999999999"})
+    text = run("report", "-o", "json").out
+    huge = half_up(Fraction(Decimal("98765432109.87")) *
+                   Fraction(Decimal("999999999999.9999999999")) + 1000, 2)
+    assert json.loads(text, parse_float=Decimal)["totals"]["open_value"] == huge
+    assert "e+" not in text.lower()
+    # Scores of `pipe next` (a view) and the streamed deal list (stale, list) too.
+    ranked = json.loads(run("next", "-o", "json").out, parse_float=Decimal)
+    assert {r["score_currency"] for r in ranked} == {"IDR"}
+    listed = json.loads(run("list", "-o", "json").out, parse_float=Decimal)
+    assert {d["value"] for d in listed} == {Decimal("98765432109.87"), 1000}
+
+
+def test_list_sorts_values_by_currency_or_converted(run, tmp_path):
+    text = YAML.format(store="deals")
+    (tmp_path / "pipeline.yaml").write_text(text)
+    add(run, "yen", "--value", "100000", "--currency", "JPY")
+    add(run, "euro", "--value", "1500", "--currency", "EUR")
+    add(run, "dollar", "--value", "1200")
+    add(run, "small", "--value", "10")
+    add(run, "none")
+    # No rates: the pipeline's currency first, then EUR, then JPY; each largest first.
+    order = [d["name"] for d in run("list", "--sort", "value", "-o", "json").json()]
+    assert order == ["dollar", "small", "euro", "yen", "none"]
+    reverse = [d["name"] for d in run("list", "--sort", "value", "--reverse",
+                                      "-o", "json").json()]
+    assert reverse == list(reversed(order))
+    # Rates for both: by the converted value (1,500 EUR = 1,650 USD; 100,000 JPY = 670 USD).
+    (tmp_path / "pipeline.yaml").write_text(text.replace(
+        "currency: USD\n", "currency: USD\nrates: {EUR: 1.1, JPY: 0.0067}\n"))
+    converted = {"yen": Fraction(100000) * Fraction("0.0067"), "euro": Fraction(1500) *
+                 Fraction("1.1"), "dollar": Fraction(1200), "small": Fraction(10)}
+    expected = sorted(converted, key=lambda n: -converted[n]) + ["none"]
+    assert expected == ["euro", "dollar", "yen", "small", "none"]
+    order = [d["name"] for d in run("list", "--sort", "value", "-o", "json").json()]
+    assert order == expected
+    # A rate for EUR only: JPY cannot be converted, so by currency again.
+    (tmp_path / "pipeline.yaml").write_text(text.replace(
+        "currency: USD\n", "currency: USD\nrates: {EUR: 1.1}\n"))
+    order = [d["name"] for d in run("list", "--sort", "value", "-o", "json").json()]
+    assert order == ["dollar", "small", "euro", "yen", "none"]
+
+
+def test_lost_reasons_never_compare_raw_amounts(run, folder, monkeypatch):
+    lost = {"j": Spec("JPY", "100000", "lost"), "u": Spec("", "500", "lost")}
+    write(folder, lost)
+    from pipecli.models import Kind
+    from pipecli.pipeline import load_workspace
+    from pipecli.store import open_store
+
+    ws = load_workspace(folder / "pipeline.yaml")
+    with open_store(ws.store_path).write() as tx:  # the JPY deal was lost for another reason
+        tx.append("j", Kind.EDITED, T0 + timedelta(days=6), sets={"lost_reason": "budget"})
+    reasons = run("report", "-o", "json").json()["lost_reasons"]
+    # Without rates: the pipeline's currency (USD) part first — 500 USD before 0 USD.
+    assert [r["reason"] for r in reasons] == ["price", "budget"]  # not by name
+    with_rates(monkeypatch, {"JPY": "0.0067"})  # 100,000 JPY = 670 USD > 500 USD
+    reasons = run("report", "-o", "json").json()["lost_reasons"]
+    assert [(r["reason"], r["value"]) for r in reasons] == [("budget", 670), ("price", 500)]
+
+
+def test_csv_cells_are_bare_numbers_with_a_currency_column(run, folder):
+    add(run, "euro", "--value", "2500", "--currency", "EUR", "--at", "2026-11-03T02:00:00")
+    add(run, "odd", "--value", "0.05", "--probability", "10", "--at", "2026-11-05T22:00:00")
+    rows = table_rows(run("list", "-o", "csv").out)
+    assert rows[0] == ["ID", "Name", "Stage", "Value", "Currency", "Company", "Owner", "Close"]
+    cells = {r[1]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert (cells["euro"]["Value"], cells["euro"]["Currency"]) == ("2500", "EUR")
+    assert (cells["odd"]["Value"], cells["odd"]["Currency"]) == ("0.05", "USD")
+    tsv = [line.split("\t") for line in run("list", "-o", "tsv").out.splitlines()]
+    assert tsv[0][4] == "Currency" and all(" " not in r[3] for r in tsv[1:])
+    rows = table_rows(run("next", "-o", "csv").out)
+    assert rows[0] == ["#", "ID", "Name", "Stage", "Weighted", "Currency", "Idle d", "Close",
+                       "Score", "Score currency"]
+    cells = {r[2]: dict(zip(rows[0], r)) for r in rows[1:]}
+    # 0.05 × 10 % = 0.005 → 0.01, half-up at the cent.
+    assert (cells["odd"]["Weighted"], cells["odd"]["Currency"]) == ("0.01", "USD")
+    assert (cells["euro"]["Weighted"], cells["euro"]["Score currency"]) == ("250", "EUR")
+    now = datetime.fromisoformat(NOW)
+    idle = Fraction(int((now - datetime(2026, 11, 3, 2, tzinfo=timezone.utc))
+                        .total_seconds()), 86400)
+    assert cells["euro"]["Idle d"] == str(half_up(idle, 2)) == "17.33"
+    # stale: days to 2 decimals; euro idle 17.33 days past rot_days 14.
+    rows = table_rows(run("stale", "-o", "csv").out)
+    alert = dict(zip(rows[0], next(r for r in rows if r[1] == "euro")))
+    assert alert["Overdue d"] == str(half_up(idle - 14, 2)) == "3.33"
+
+
+def test_one_currency_lists_have_no_currency_column(run, folder):
+    add(run, "plain", "--value", "2500")
+    assert table_rows(run("list", "-o", "csv").out)[0] == [
+        "ID", "Name", "Stage", "Value", "Company", "Owner", "Close"]
+    assert "Currency" not in table_rows(run("next", "-o", "csv").out)[0]
+
+
+def test_report_by_group_csv_is_the_groups_table(run, folder):
+    write(folder, {"a": Spec("", "1000", "prospecting", source="web"),
+                   "b": Spec("", "300", "won", source="web", closed_days=4),
+                   "c": Spec("", "100", "lost", source="fair", closed_days=3)})
+    rows = table_rows(run("report", "--by", "source", "-o", "csv").out)
+    assert rows[0][:4] == ["source", "open_count", "open_value", "weighted_value"]
+    assert rows[0][-1] == "conversion_to_won"
+    lines = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    assert list(lines) == ["fair", "web", "(total)"]
+    assert (lines["web"]["open_value"], lines["web"]["won_value"], lines["web"]["win_rate"]) \
+        == ("1000", "300", "1")
+    assert (lines["fair"]["lost_value"], lines["fair"]["win_rate"]) == ("100", "0")
+    total = lines["(total)"]
+    assert (total["open_count"], total["won_count"], total["lost_count"]) == ("1", "1", "1")
+    assert total["win_rate"] == str(half_up(Fraction(1, 2), 4).normalize()) == "0.5"
+    json_groups = run("report", "--by", "source", "-o", "json").json()["groups"]
+    assert [g["group"] for g in json_groups] == ["fair", "web"]
+    tsv = run("report", "--by", "source", "-o", "tsv").out.splitlines()
+    assert tsv[0].split("\t")[0] == "source" and tsv[-1].split("\t")[0] == "(total)"
+
+
+def test_next_labels_amounts_not_in_the_pipelines_currency(run, folder):
+    add(run, "a", "--value", "1010", "--currency", "JPY")
+    add(run, "b", "--value", "1660", "--currency", "JPY")
+    for fmt in ("plain", "table", "markdown"):
+        out = run("next", "-o", fmt).out
+        # 1,660 × 10 % = 166 JPY weighted; idle 0, no close date: score = 166 JPY.
+        assert whole("166 JPY", out) and whole("101 JPY", out), (fmt, out)
+    assert run("next", "-o", "json").json()[0]["score_currency"] == "JPY"

@@ -243,3 +243,24 @@ def test_empty_optional_columns_are_left_out_of_the_table(run, workspace, monkey
                   if line.strip()).split()
     assert header == ["ID", "Name", "Stage", "Value"]
     assert run("list").out.splitlines()[0].split()[-3:] == ["Company", "Owner", "Close"]
+
+
+def test_json_text_is_laid_out_as_json_dumps_lays_it_out(run, populated):
+    """The exact encoder (numbers digit for digit, docs/json.md) keeps the usual layout,
+    for views, documents and streams alike."""
+    for args in (["report"], ["list", "--status", "all"], ["next"], ["stale"],
+                 ["show", populated["a"]], ["forecast"]):
+        text = run(*args, "-o", "json").out
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n", args
+
+
+def test_json_numbers_never_go_through_a_float(run, workspace):
+    """A Decimal is written as its digits: 0.1 + 0.2 stays 0.3, 2500.50 is 2500.5."""
+    from decimal import Decimal
+
+    from pipecli.output.render import json_text
+
+    assert json_text({"a": Decimal("0.1") + Decimal("0.2"), "b": Decimal("2500.50"),
+                      "c": Decimal("1E+3"), "d": Decimal("12345678901234567.89")}) == \
+        '{\n  "a": 0.3,\n  "b": 2500.5,\n  "c": 1000,\n  "d": 12345678901234567.89\n}'
+    assert repr(float(Decimal("12345678901234567.89"))) != "12345678901234567.89"

@@ -116,6 +116,16 @@ class Currencies:
                      if a is not None), Fraction(0))
         return exact_decimal(total)
 
+    def largest_first(self, reason: "LostReason") -> tuple:
+        """Sort key of lost reasons, largest value first (then most deals, then by name):
+        with amounts not added, by the pipeline currency's part, then each other
+        currency's in code order — values of different currencies are never compared."""
+        if not self.split:
+            return (-(reason.value or ZERO),), -reason.count, reason.reason
+        codes = sorted(self.present, key=lambda c: (c != self.home, c))
+        parts = reason.parts.get("value", {})
+        return tuple(-parts.get(c, ZERO) for c in codes), -reason.count, reason.reason
+
     def parts(self, amounts: dict) -> dict:
         """Every present currency's part (0 where the figure has none); {} for one currency."""
         if not self.several:
@@ -354,8 +364,7 @@ def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
                      conversion_to_won=to_won)
     reasons = tuple(sorted(
         (LostReason(r, c, cur.amount(v), {"value": cur.parts(v)} if cur.several else {})
-         for r, (c, v) in sums.lost_reasons.items()),
-        key=lambda x: (-(x.value or ZERO), -x.count, x.reason)))
+         for r, (c, v) in sums.lost_reasons.items()), key=cur.largest_first))
     return PipelineReport(pipeline, as_of, filters, tuple(lines), totals, reasons, groups,
                           group_by, sums.strays, cur)
 

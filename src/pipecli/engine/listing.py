@@ -14,12 +14,27 @@ from pipecli.store.schema import register_functions
 SORTS = ("stage", "value", "name", "created", "updated", "close", "company", "owner", "id")
 
 
+class Listing:
+    """The deals to list, streamed (iterate it), and the currencies they are in (ISO codes,
+    sorted; known before the first deal is read)."""
+
+    def __init__(self, rows: Iterator[Deal], currencies: tuple[str, ...]):
+        self._rows = rows
+        self.currencies = currencies
+
+    def __iter__(self) -> Iterator[Deal]:
+        return self._rows
+
+
 def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | None,
            status: str, owner: str | None, source: str | None, tag: str | None,
            sort: str, reverse: bool, limit: int | None = None
-           ) -> tuple[Iterator[Deal], int]:
-    """The deals to list, sorted, as a stream; and how many closed deals the status filter
-    hid (counted first, so it can be said after the rows)."""
+           ) -> tuple[Listing, int]:
+    """The deals to list, sorted, as a stream (with the currencies they are in); and how
+    many closed deals the status filter hid (counted first, so it can be said after the
+    rows). Values in several currencies are ordered as docs/metrics.md, "Currencies",
+    says: converted at the pipeline's rates when it has one for each, else by currency
+    (the pipeline's first), then value."""
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r} is not one of: {', '.join(SORTS)}")
     chosen = ws.pipeline(pipeline).name if pipeline else None
@@ -49,10 +64,9 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
     shown = base if status == "all" else f"{base} AND status = :status"
     if status != "all":
         params["status"] = status
-    order = _order(ws, sort, reverse, params)
-    sql = f"SELECT {DEAL_SQL_COLUMNS} FROM deals WHERE {shown} ORDER BY {order}"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+    home = ws.pipeline(chosen)  # whose currency and rates order the values
+    currency = _resolved_currency(ws, params)
+    found: list = []
 
     def rows() -> Iterator:
         with store.read() as snap:
@@ -61,24 +75,67 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
             if status == OPEN:
                 hidden = snap.conn.execute(f"SELECT count(*) FROM deals WHERE {base} AND "
                                            f"status != 'open'", params).fetchone()[0]
+            found.extend(sorted(c for (c,) in snap.conn.execute(
+                f"SELECT DISTINCT {currency} FROM deals WHERE {shown}", params)))
+            order = _order(ws, sort, reverse, params,
+                           lambda missing: _value_key(home, found, currency, params, missing))
+            sql = f"SELECT {DEAL_SQL_COLUMNS} FROM deals WHERE {shown} ORDER BY {order}"
+            if limit is not None:
+                sql += f" LIMIT {int(limit)}"
             yield hidden
             for row in snap.conn.execute(sql, params):
                 yield deal_of(row)
 
     stream = rows()
-    return stream, next(stream)
+    hidden = next(stream)
+    return Listing(stream, tuple(found)), hidden
 
 
-def _order(ws: Workspace, sort: str, reverse: bool, params: dict) -> str:
-    """ORDER BY for a sort key; --reverse reverses the whole order, as a Python sort would."""
+def _resolved_currency(ws: Workspace, params: dict) -> str:
+    """SQL: a deal's currency, '' (its pipeline's) resolved to its pipeline's code."""
+    whens = []
+    for i, p in enumerate(ws.pipelines):
+        params[f"cp{i}"], params[f"cc{i}"] = p.name, p.currency
+        whens.append(f"WHEN :cp{i} THEN :cc{i}")
+    params["chome"] = ws.pipelines[0].currency
+    return f"(CASE WHEN currency != '' THEN currency ELSE CASE pipeline {' '.join(whens)} " \
+           f"ELSE :chome END END)"
+
+
+def _value_key(home, present: list, currency: str, params: dict, missing: int) -> list[str]:
+    """ORDER BY terms for "largest value first" (a deal without a value counts as
+    `missing` thousandths): converted into `home`'s currency at its rates when it has one
+    for every other currency present (floating point, for the order only); else each
+    currency's deals together, home's first."""
+    value = f"coalesce(value_milli, {int(missing)})"
+    others = [c for c in present if c != home.currency]
+    if not others:
+        return [f"-{value}"]
+    rates = dict(home.rates)
+    if all(c in rates for c in others):
+        whens = []
+        for i, code in enumerate(others):
+            params[f"rc{i}"], params[f"rr{i}"] = code, float(rates[code])
+            whens.append(f"WHEN :rc{i} THEN value_milli * :rr{i}")
+        return [f"-(CASE WHEN value_milli IS NULL THEN {int(missing)} ELSE CASE {currency} "
+                f"{' '.join(whens)} ELSE value_milli END END)"]
+    params["vhome"] = home.currency
+    last = ["value_milli IS NULL"] if missing < 0 else []  # no value: after every currency
+    return [*last, f"{currency} != :vhome", currency, f"-{value}"]
+
+
+def _order(ws: Workspace, sort: str, reverse: bool, params: dict, value) -> str:
+    """ORDER BY for a sort key (value(missing): the terms that order values, largest first,
+    no value counting as `missing`); --reverse reverses the whole order, as a Python sort
+    would."""
     whens = []
     for i, (p, s) in enumerate((p.name, s.key) for p in ws.pipelines for s in p.stages):
         params[f"op{i}"], params[f"os{i}"] = p, s
         whens.append(f"WHEN pipeline = :op{i} AND stage = :os{i} THEN {i}")
     stage_order = f"CASE {' '.join(whens)} ELSE 999999 END"
     keys = {
-        "stage": ["pipeline", stage_order, "-coalesce(value_milli, 0)", "fold(name)", "id"],
-        "value": ["-coalesce(value_milli, -1000)", "fold(name)", "id"],
+        "stage": ["pipeline", stage_order, *value(0), "fold(name)", "id"],
+        "value": [*value(-1000), "fold(name)", "id"],
         "name": ["fold(name)", "id"],
         "created": ["created_s", "id"],
         "updated": ["updated_s", "id"],

@@ -27,6 +27,7 @@ from pipecli.values import CONTROL, format_money, guard_formula
 
 FORMATS = ("table", "plain", "csv", "tsv", "json", "markdown")
 NUMERIC = ("money", "number", "percent", "rate", "days")
+MACHINE_PLACES = {"days": 2, "rate": 4}  # csv/tsv places of exact figures (docs/metrics.md)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class View:
     footer: Sequence[Any] | None = None  # a totals row, shown in human formats only
     preamble: list[str] = field(default_factory=list)  # lines before the table (human formats)
     notes: list[str] = field(default_factory=list)  # lines after the table (human formats)
+    machine: "View | None" = None  # what csv/tsv write instead, when it differs (bare numbers)
 
 
 @dataclass
@@ -63,14 +65,18 @@ class Stream:
     payload: Callable[[Any], Any]
     currency: str = ""
     notes: Callable[[], list[str]] = lambda: []
+    # What csv/tsv write instead, when it differs: (columns, row) of bare numbers.
+    machine: tuple[Sequence[Column], Callable[[Any], Sequence[Any]]] | None = None
 
 
 @dataclass
 class Chart:
-    """Horizontal bars (drawn in the table format only): label, size, text beside the bar."""
+    """Horizontal bars (drawn in the table format only): label, size, text beside the bar;
+    `short` are shorter texts used instead when the full ones do not fit the terminal."""
 
     title: str
     bars: list[tuple[str, float, str]]
+    short: list[str] | None = None
 
 
 @dataclass
@@ -100,22 +106,28 @@ def shown(text: str) -> str:
     return CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
-def per_currency(amounts: dict) -> str:
+def per_currency(amounts: dict, sep: str = "; ") -> str:
     """Amounts kept apart by currency, never added: "1,000 EUR; 2,500.50 USD" (the
-    currencies with an amount; "0" when none has one)."""
+    currencies with an amount; "0" when none has one). The table format puts each on its
+    own line (sep "\n") so that no amount is ever cut to fit a column."""
     shown_parts = [f"{format_money(a, c)} {c}" for c, a in sorted(amounts.items())
                    if a is not None and a != 0]
     if shown_parts:
-        return "; ".join(shown_parts)
+        return sep.join(shown_parts)
+    if len(amounts) == 1:  # one labelled amount of 0 keeps its code: "0 EUR"
+        code, amount = next(iter(amounts.items()))
+        if amount is not None:
+            return f"{format_money(amount, code)} {code}"
     return "0" if any(a is not None for a in amounts.values()) else ""
 
 
-def _human(value: Any, kind: str, currency: str) -> str:
+def human_text(value: Any, kind: str, currency: str, sep: str = "; ") -> str:
+    """A cell for people (table, plain, markdown); amounts per currency joined by `sep`."""
     if value is None or value == "":
         return ""
     if kind == "money":
-        return per_currency(value) if isinstance(value, dict) else format_money(value,
-                                                                                currency)
+        return per_currency(value, sep) if isinstance(value, dict) else \
+            format_money(value, currency)
     if kind == "percent":  # a probability in percent, shown as written
         return f"{value}%"
     if kind == "rate":  # a fraction, shown as a percentage to 0.1, half-up from exact
@@ -134,8 +146,8 @@ def _human(value: Any, kind: str, currency: str) -> str:
 def _machine(value: Any, kind: str) -> str:
     if value is None:
         return ""
-    if isinstance(value, Fraction):  # views round their figures; this is a fallback
-        value = half_up(value, 4)
+    if isinstance(value, Fraction):  # exact: rounded once, half-up, as docs/metrics.md says
+        value = half_up(value, MACHINE_PLACES.get(kind, 4))
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
     if isinstance(value, Decimal):
@@ -154,9 +166,8 @@ def _machine(value: Any, kind: str) -> str:
 
 
 def to_json(value: Any) -> Any:
-    """Payload values as JSON: Decimal → number, dates → ISO strings, tuples → arrays."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+    """Payload values as JSON values: dates → ISO strings, tuples → arrays; a Decimal stays
+    a Decimal, for json_text to write exactly."""
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, date):
@@ -168,15 +179,45 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def json_number(value: Decimal) -> str:
+    """A Decimal as a JSON number, digit for digit: 2500.50 → 2500.5, 1E+3 → 1000. Never
+    through a float, which keeps only about 16 significant digits (a converted sum can have
+    more)."""
+    text = format(value, "f")  # exact: no context, no exponent
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def json_text(value: Any, level: int = 0) -> str:
+    """A payload as JSON text, laid out as json.dumps(indent=2, ensure_ascii=False) lays it
+    out, with every Decimal written exactly (json_number)."""
+    value = to_json(value)
+    if isinstance(value, Decimal):
+        return json_number(value)
+    if isinstance(value, dict) and value:
+        inner = "\n" + "  " * (level + 1)
+        items = [f"{json.dumps(k if isinstance(k, str) else json.dumps(k), ensure_ascii=False)}"
+                 f": {json_text(v, level + 1)}" for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + "\n" + "  " * level + "}"
+    if isinstance(value, list) and value:
+        inner = "\n" + "  " * (level + 1)
+        items = [json_text(v, level + 1) for v in value]
+        return "[" + inner + ("," + inner).join(items) + "\n" + "  " * level + "]"
+    return json.dumps(value, ensure_ascii=False)  # str, int, float, bool, None, {} and []
+
+
 def emit(view: View, fmt: str | None) -> None:
     """Print a view in the chosen format (the default depends on where stdout goes)."""
     fmt = fmt or default_format()
     if fmt == "json":
-        out(json.dumps(to_json(view.payload), indent=2, ensure_ascii=False))
+        out(json_text(view.payload))
     elif fmt in ("csv", "tsv"):
-        _emit_delimited(view, "," if fmt == "csv" else "\t")
+        _emit_delimited(view.machine or view, "," if fmt == "csv" else "\t")
     elif fmt == "table":
-        _emit_rich(view)
+        from pipecli.output.terminal import emit_table
+
+        emit_table(view)
     else:
         _emit_tabulate(view, "github" if fmt == "markdown" else "plain")
 
@@ -194,13 +235,14 @@ def emit_stream(stream: Stream, fmt: str | None) -> None:
     if fmt == "json":
         first = True
         for item in items:
-            text = json.dumps(to_json(stream.payload(item)), indent=2, ensure_ascii=False)
-            sys.stdout.write(("[\n" if first else ",\n") + "  " + text.replace("\n", "\n  "))
+            text = json_text(stream.payload(item), level=1)
+            sys.stdout.write(("[\n" if first else ",\n") + "  " + text)
             first = False
         out("[]" if first else "\n]")
         return
     if fmt in ("csv", "tsv"):
-        _emit_delimited(View(stream.columns, (stream.row(i) for i in items), None),
+        columns, row = stream.machine or (stream.columns, stream.row)
+        _emit_delimited(View(columns, (row(i) for i in items), None),
                         "," if fmt == "csv" else "\t")
         return
     limit = TABLE_ROWS if fmt == "table" else BUFFERED
@@ -218,8 +260,8 @@ def _emit_aligned(stream: Stream, items, markdown: bool) -> None:
     import itertools
 
     columns = stream.columns
-    rows = (tuple(_human(v, c.kind, stream.currency) for v, c in zip(stream.row(i), columns))
-            for i in items)
+    rows = (tuple(human_text(v, c.kind, stream.currency)
+                  for v, c in zip(stream.row(i), columns)) for i in items)
     head = list(itertools.islice(rows, BUFFERED))
     widths = [max([len(c.header)] + [len(r[k]) for r in head]) for k, c in enumerate(columns)]
 
@@ -242,7 +284,7 @@ def emit_document(doc: Document, fmt: str | None) -> None:
     """Print a report document; charts appear in the table format only."""
     fmt = fmt or default_format()
     if fmt == "json":
-        out(json.dumps(to_json(doc.payload), indent=2, ensure_ascii=False))
+        out(json_text(doc.payload))
         return
     if fmt in ("csv", "tsv"):
         _emit_delimited(doc.flat, "," if fmt == "csv" else "\t")
@@ -266,35 +308,11 @@ def emit_document(doc: Document, fmt: str | None) -> None:
                 prefix = "# " if fmt == "markdown" and isinstance(section, str) else ""
                 out("\n".join(prefix + shown(line) for line in lines))
         elif isinstance(section, Chart):
-            _emit_chart(section)
+            from pipecli.output.terminal import emit_chart
+
+            emit_chart(section)
         else:
             emit(section, fmt)
-
-
-def _emit_chart(chart: Chart) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    con = console()
-    labels = [shown(b[0]) for b in chart.bars]
-    texts = [b[2] for b in chart.bars]
-    cap = max(12, con.width // 3)  # long labels give way to the bars
-    labels = [x if len(x) <= cap else x[:cap - 1] + "…" for x in labels]
-    label_width = max((len(x) for x in labels), default=0)
-    text_width = max((len(x) for x in texts), default=0)
-    room = max(10, con.width - label_width - text_width - 6)
-    largest = max((b[1] for b in chart.bars), default=0) or 1
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right", no_wrap=True)
-    grid.add_column(no_wrap=True)
-    grid.add_column(no_wrap=True)
-    for label, (_, size, _), text in zip(labels, chart.bars, texts):
-        length = round(size / largest * room) if size else 0
-        bar = Text("█" * max(length, 1 if size else 0), style="cyan")
-        grid.add_row(Text(label), bar, Text(text))
-    if chart.title:
-        con.print(Text(chart.title, style="bold"))
-    con.print(grid)
 
 
 def _emit_delimited(view: View, delimiter: str) -> None:
@@ -309,10 +327,11 @@ def _emit_delimited(view: View, delimiter: str) -> None:
 def _emit_tabulate(view: View, tablefmt: str) -> None:
     from tabulate import tabulate
 
-    rows = [[_human(v, c.kind, view.currency) for v, c in zip(row, view.columns)]
+    rows = [[human_text(v, c.kind, view.currency) for v, c in zip(row, view.columns)]
             for row in view.rows]
     if view.footer is not None:
-        rows.append([_human(v, c.kind, view.currency) for v, c in zip(view.footer, view.columns)])
+        rows.append([human_text(v, c.kind, view.currency)
+                     for v, c in zip(view.footer, view.columns)])
     align = ["right" if c.kind in NUMERIC else "left"
              for c in view.columns]
     lines = []
@@ -327,66 +346,14 @@ def _emit_tabulate(view: View, tablefmt: str) -> None:
     out("\n".join(lines))
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False, width: int | None = None):
+    """A Rich console for pipe's output (`width`: wider than the terminal, for a table that
+    cannot be narrowed without cutting a figure)."""
     from rich.console import Console
 
     # NO_COLOR and COLUMNS are honoured by Rich itself.
     return Console(stderr=stderr, highlight=False, emoji=False, markup=False,
-                   soft_wrap=False)
-
-
-def _emit_rich(view: View) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    con = console()
-    keep = _fitting_columns(view, con.width)
-    columns = [view.columns[i] for i in keep]
-    cells = [[_human(row[i], view.columns[i].kind, view.currency) for i in keep]
-             for row in view.rows]
-    footer_cells = [view.footer[i] for i in keep] if view.footer is not None else None
-    table = Table(title=Text(shown(view.title), style="bold") if view.title else None,
-                  box=box.SIMPLE_HEAD, show_footer=view.footer is not None,
-                  title_justify="left", pad_edge=False)
-    for i, c in enumerate(columns):
-        numeric = c.kind in NUMERIC
-        footer = Text(_human(footer_cells[i], c.kind, view.currency), style="bold") \
-            if footer_cells is not None else ""
-        # Wrap between words when the terminal is narrow, but never inside a short word:
-        # "Prospecting" stays whole and a long deal name takes the wrapping instead.
-        longest_word = max((len(w) for row in cells for w in row[i].split()), default=0)
-        table.add_column(Text(c.header), footer=footer, justify="right" if numeric else "left",
-                         style="bold" if c.bold else None, overflow="fold",
-                         min_width=min(max(longest_word, len(c.header)), 12),
-                         no_wrap=numeric or c.kind in ("date", "time"))
-    for row in cells:
-        table.add_row(*(Text(cell) for cell in row))
-    for line in view.preamble:
-        con.print(Text(line))
-    con.print(table)
-    for note in view.notes:
-        con.print(Text(note))
-
-
-def _fitting_columns(view: View, width: int) -> list[int]:
-    """Indexes of the columns to show: optional ones are dropped when empty, or while the
-    table would be wider than the terminal (text counted at up to 24 characters: it wraps)."""
-    def needed(i: int) -> int:
-        c = view.columns[i]
-        cells = [_human(row[i], c.kind, view.currency) for row in view.rows]
-        longest = max([len(c.header)] + [len(x) for x in cells])
-        return (min(longest, 24) if c.kind == "text" else longest) + 3  # padding, separator
-
-    def empty(i: int) -> bool:
-        return all(row[i] in (None, "", ()) for row in view.rows)
-
-    # An optional column with nothing in it is not worth its width.
-    keep = [i for i, c in enumerate(view.columns) if not (c.drop and empty(i))]
-    optional = sorted((c.drop, i) for i, c in enumerate(view.columns) if c.drop and i in keep)
-    while optional and sum(needed(i) for i in keep) > width:
-        keep.remove(optional.pop()[1])
-    return keep
+                   soft_wrap=False, width=width)
 
 
 def out(text: str) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pipecli.engine.figures import Currencies, PipelineReport, Totals, to_money
 from pipecli.output.render import Chart, Column, Document, View
-from pipecli.output.shown import (currency_note, currency_payload, days_text, deal_value,
-                                  flat_parts, flat_view, json_days, json_money, json_rate,
-                                  money_cell, money_plain, money_text, pct_text, put_money,
-                                  timeline_brief)
+from pipecli.output.shown import (COMPUTED, currency_note, currency_payload, days_text,
+                                  deal_value, flat_parts, flat_view, json_days, json_money,
+                                  json_rate, money_cell, money_plain, money_text, pct_text,
+                                  put_money, timeline_brief)
 
 def totals_payload(t: Totals, cur: Currencies) -> dict:
     """The JSON object of the totals (or of one --by group), docs/json.md."""
@@ -27,6 +27,56 @@ def totals_payload(t: Totals, cur: Currencies) -> dict:
     out.update(handed_off=t.handed_off, returned=t.returned, entered=t.entered,
                reached_won=t.reached_won, conversion_to_won=json_rate(t.conversion_to_won))
     return out
+
+
+# The totals' csv columns, in the JSON's order: (name, kind, getter; None for money).
+TOTALS_FIELDS = [
+    ("open_count", "number", lambda t: t.open_count), ("open_value", "money", None),
+    ("weighted_value", "money", None), ("won_count", "number", lambda t: t.won_count),
+    ("won_value", "money", None), ("lost_count", "number", lambda t: t.lost_count),
+    ("lost_value", "money", None), ("win_rate", "rate", lambda t: json_rate(t.win_rate)),
+    ("avg_won_value", "money", None),
+    ("avg_cycle_days", "days", lambda t: json_days(t.avg_cycle_days)),
+    ("median_cycle_days", "days", lambda t: json_days(t.median_cycle_days)),
+    ("velocity_per_day", "money", None), ("handed_off", "number", lambda t: t.handed_off),
+    ("returned", "number", lambda t: t.returned), ("entered", "number", lambda t: t.entered),
+    ("reached_won", "number", lambda t: t.reached_won),
+    ("conversion_to_won", "rate", lambda t: json_rate(t.conversion_to_won))]
+
+
+def _groups_view(report: PipelineReport, cur: Currencies) -> View:
+    """The --by table. Grouped by currency with several currencies, each group's money is
+    its own currency's, unconverted and labelled ("2,800.50 EUR"), and a Total row gives
+    the report's totals (converted, labelled in the pipeline's currency, or per currency)."""
+    by_currency = report.group_by == "currency" and cur.several
+
+    def cell(g, name: str, code: str | None):
+        if by_currency and code is not None:
+            part = g.parts.get(name, {}).get(code)
+            return {code: to_money(part, code) if name in COMPUTED else part} \
+                if part is not None else None
+        if by_currency and cur.converted:  # the totals, labelled in the pipeline's currency
+            amount = getattr(g, name)
+            return {cur.label: to_money(amount, cur.label) if name in COMPUTED else amount} \
+                if amount is not None else None
+        return money_cell(getattr(g, name), g.parts, name, cur)
+
+    def row(name, g, code):
+        return [name, g.open_count, cell(g, "open_value", code),
+                cell(g, "weighted_value", code), g.won_count, cell(g, "won_value", code),
+                g.lost_count, g.win_rate, g.conversion_to_won, cell(g, "avg_won_value", code),
+                g.avg_cycle_days]
+
+    t = report.totals
+    return View(
+        [Column(report.group_by.capitalize(), bold=True), Column("Open", "number"),
+         Column("Open value", "money"), Column("Weighted", "money", drop=4),
+         Column("Won", "number"), Column("Won value", "money"),
+         Column("Lost", "number", drop=1), Column("Win rate", "rate"), Column("To won", "rate"),
+         Column("Avg won", "money", drop=3), Column("Cycle", "days", drop=2)],
+        [row(name, g, name) for name, g in report.groups], None,
+        title=f"By {report.group_by}", currency=cur.label or "",
+        footer=row("Total", t, None) if by_currency else None)
 
 
 def _describe_filters(report: PipelineReport) -> str:
@@ -72,22 +122,24 @@ def report_document(report: PipelineReport) -> Document:
     funnel = [s for s in report.stages if s.reached is not None]
     amounts = [money_plain(cell(s, "reached_value"), c) for s in funnel]
     wide = max([12] + [len(a) for a in amounts])  # amounts per currency are longer
+    conversions = [pct_text(s.conversion) if s.conversion is not None else ""
+                   for s in funnel]
     chart = Chart("Funnel: deals that reached each stage", [
-        (s.label, s.reached, f"{s.reached:>5}  {amount:>{wide}}"
-                             f"  {pct_text(s.conversion) if s.conversion is not None else '':>6}")
-        for s, amount in zip(funnel, amounts)])
+        (s.label, s.reached, f"{s.reached:>5}  {amount:>{wide}}  {conversion:>6}")
+        for s, amount, conversion in zip(funnel, amounts, conversions)],
+        short=[f"{s.reached:>5}  {conversion:>6}" for s, conversion in zip(funnel, conversions)])
     now_view = View(
-        [Column("Stage", bold=True), Column("Prob.", "percent"), Column("Deals", "number"),
-         Column("Value", "money"), Column("Weighted", "money"), Column("Avg age", "days")],
+        [Column("Stage", bold=True), Column("Prob.", "percent", drop=1),
+         Column("Deals", "number"), Column("Value", "money"), Column("Weighted", "money"),
+         Column("Avg age", "days")],
         [[s.label, s.probability, s.count, cell(s, "value"), cell(s, "weighted_value"),
           s.avg_age_days] for s in report.stages], None, title="Pipeline now", currency=c,
         footer=["Open pipeline", None, t.open_count, cell(t, "open_value"),
                 cell(t, "weighted_value"), None])
     flow_view = View(
         [Column("Stage", bold=True), Column("Reached", "number"), Column("Value", "money"),
-         Column("Conv.", "rate"), Column("Drop-off", "number", drop=1),
-         Column("Avg days", "days"),
-         Column("Median", "days")],
+         Column("Conv.", "rate"), Column("Drop-off", "number", drop=3),
+         Column("Avg days", "days", drop=1), Column("Median", "days", drop=2)],
         [[s.label, s.reached, cell(s, "reached_value"), s.conversion, s.drop_off,
           s.avg_days_in_stage, s.median_days_in_stage] for s in funnel], None,
         title="Stage flow (reached = got this far; days = completed stays)", currency=c)
@@ -117,16 +169,7 @@ def report_document(report: PipelineReport) -> Document:
                               for r in report.lost_reasons], None,
                              title="Lost, by reason", currency=c))
     if report.group_by:
-        sections.append(View(
-            [Column(report.group_by.capitalize(), bold=True), Column("Open", "number"),
-             Column("Open value", "money"), Column("Weighted", "money", drop=3),
-             Column("Won", "number"), Column("Won value", "money"), Column("Lost", "number"),
-             Column("Win rate", "rate"), Column("To won", "rate"),
-             Column("Avg won", "money", drop=2), Column("Cycle", "days", drop=1)],
-            [[name, g.open_count, cell(g, "open_value"), cell(g, "weighted_value"),
-              g.won_count, cell(g, "won_value"), g.lost_count, g.win_rate,
-              g.conversion_to_won, cell(g, "avg_won_value"), g.avg_cycle_days]
-             for name, g in report.groups], None, title=f"By {report.group_by}", currency=c))
+        sections.append(_groups_view(report, cur))
     payload = {
         "pipeline": p.name, "label": p.label, "currency": cur.label,
         **currency_payload(cur),
@@ -146,6 +189,12 @@ def report_document(report: PipelineReport) -> Document:
         payload["by"] = report.group_by
         payload["groups"] = [dict(group=name, **totals_payload(g, cur))
                              for name, g in report.groups]
+    if report.group_by:  # csv/tsv: the groups, then the totals (docs/json.md)
+        return Document(sections, payload, flat_view(cur, [
+            (report.group_by, "text", lambda x: x[0]),
+            *((name, kind, None if kind == "money" else (lambda x, get=get: get(x[1])))
+              for name, kind, get in TOTALS_FIELDS)],
+            [*report.groups, ("(total)", t)], of=lambda x: x[1]))
     flat = flat_view(cur, [
         ("key", "text", lambda s: s.key), ("label", "text", lambda s: s.label),
         ("count", "number", lambda s: s.count), ("value", "money", None),
@@ -192,8 +241,8 @@ def forecast_document(f) -> Document:
     rows += [[label, b.count, cell(b, "value"), cell(b, "weighted_value"), None, None]
              for label, b in extra]
     columns = [Column("Close month", bold=True), Column("Deals", "number"),
-               Column("Value", "money"), Column("Weighted", "money"), Column("Won", "number"),
-               Column("Won value", "money")]
+               Column("Value", "money"), Column("Weighted", "money"),
+               Column("Won", "number", drop=1), Column("Won value", "money")]
     table = View(columns, rows, None, currency=c,
                  title=f"{p.label} forecast ({c or ', '.join(cur.present)}) — as of "
                        f"{f.as_of.strftime('%Y-%m-%d')}")

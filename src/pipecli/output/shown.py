@@ -106,10 +106,11 @@ def money_plain(value, currency: str) -> str:
     return per_currency(value) if isinstance(value, dict) else format_money(value, currency)
 
 
-def flat_view(cur: Currencies, fields: list, items) -> View:
-    """The csv/tsv table: one column per field; a money field (getter None: read by name,
-    rounded as in JSON) gets, with several currencies, a column per currency beside it
-    (`value_EUR`: that currency's deals alone), and is empty when amounts are not added."""
+def flat_view(cur: Currencies, fields: list, items, of=lambda x: x) -> View:
+    """The csv/tsv table: one column per field; a money field (getter None: read by name
+    from of(item), rounded as in JSON) gets, with several currencies, a column per currency
+    beside it (`value_EUR`: that currency's deals alone), and is empty when amounts are not
+    added."""
     columns, getters = [], []
     for name, kind, get in fields:
         if get is not None:
@@ -117,10 +118,10 @@ def flat_view(cur: Currencies, fields: list, items) -> View:
             getters.append(get)
             continue
         columns.append(Column(name, "money"))
-        getters.append(lambda x, name=name: json_money(getattr(x, name), name, cur))
+        getters.append(lambda x, name=name: json_money(getattr(of(x), name), name, cur))
         for code in cur.present if cur.several else ():
             columns.append(Column(f"{name}_{code}", "money"))
-            getters.append(lambda x, name=name, code=code: part_of(x, name, code))
+            getters.append(lambda x, name=name, code=code: part_of(of(x), name, code))
     return View(columns, [[get(x) for get in getters] for x in items], None,
                 currency=cur.label or "")
 

@@ -49,7 +49,9 @@ def event_payload(event: Event, in_effect: bool = True) -> dict:
 
 
 def deal_list(ws: Workspace, deals: Iterable[Deal], hidden_closed: int = 0) -> Stream:
-    """`pipe list`, streamed: the totals note is written after the last row."""
+    """`pipe list`, streamed: the totals note is written after the last row. csv/tsv
+    write bare values, with a Currency column when the deals' currencies (`deals.currencies`,
+    from engine.listing) are not all the list's."""
     multi = len(ws.pipelines) > 1
     columns = [Column("ID", bold=True), Column("Name")]
     if multi:
@@ -75,6 +77,21 @@ def deal_list(ws: Workspace, deals: Iterable[Deal], hidden_closed: int = 0) -> S
         return [d.id, d.name] + ([d.pipeline] if multi else []) + \
             [label, value, d.company, d.owner, d.close_date]
 
+    present = getattr(deals, "currencies", None)
+    labelled = present is None or bool(set(present) - {currency})
+    at = columns.index(next(c for c in columns if c.header == "Value")) + 1
+
+    def machine_row(d: Deal) -> list:
+        cells = row(d)
+        cells[at - 1] = d.value  # bare: its currency has a column of its own
+        if labelled:
+            p = pipelines.get(d.pipeline)
+            cells.insert(at, d.currency or (p.currency if p else ""))
+        return cells
+
+    machine = (columns[:at] + [Column("Currency")] + columns[at:] if labelled else columns,
+               machine_row)
+
     def payload(d: Deal) -> dict:
         row(d)  # counts it
         return deal_payload(d, pipelines.get(d.pipeline))
@@ -95,7 +112,8 @@ def deal_list(ws: Workspace, deals: Iterable[Deal], hidden_closed: int = 0) -> S
                          f" not shown; --status all shows every deal)")
         return lines
 
-    return Stream(columns, deals, row, payload, currency=currency, notes=notes)
+    return Stream(columns, deals, row, payload, currency=currency, notes=notes,
+                  machine=machine)
 
 
 def deal_detail(deal: Deal, events: list[Event], in_effect: set[str],
@@ -240,7 +258,9 @@ def next_view(ranked, pipeline: Pipeline, limit: int, cur: Currencies | None = N
     """`pipe next`: the best `limit` deals (of each currency, when scores in several
     currencies cannot be converted)."""
     cur = cur or Currencies(pipeline.currency, (pipeline.currency,))
-    rows, payload, shown_per = [], [], {}
+    # Amounts carry their code unless every one is in the pipeline's currency.
+    labelled = cur.several or (cur.label or pipeline.currency) != pipeline.currency
+    rows, machine, payload, shown_per = [], [], [], {}
     for r in ranked:
         key = r.score_currency if cur.split else ""
         i = shown_per[key] = shown_per.get(key, 0) + 1
@@ -248,17 +268,25 @@ def next_view(ranked, pipeline: Pipeline, limit: int, cur: Currencies | None = N
             continue
         brief = timeline_brief(r.deal, pipeline)
         score = to_money(r.score, r.score_currency)
-        weighted_cell = {brief["currency"]: brief["weighted_value"]} if cur.several \
-            else r.weighted_value
-        rows.append([i, r.deal.id, r.deal.name, brief["stage_label"], weighted_cell,
+        weighted_value = brief["weighted_value"]  # rounded to the deal's minor units
+        rows.append([i, r.deal.id, r.deal.name, brief["stage_label"],
+                     {brief["currency"]: weighted_value} if labelled else weighted_value,
                      r.idle_days, r.deal.close_date,
-                     {r.score_currency: score} if cur.several else score])
+                     {r.score_currency: score} if labelled else score])
+        machine.append([i, r.deal.id, r.deal.name, brief["stage_label"], weighted_value,
+                        brief["currency"], json_days(r.idle_days), r.deal.close_date, score,
+                        r.score_currency])
         payload.append(dict(brief, rank=i, score=score, score_currency=r.score_currency,
                             staleness=json_rate(r.staleness), closeness=json_rate(r.closeness),
                             idle_days=json_days(r.idle_days), days_to_close=r.days_to_close))
     columns = [Column("#", "number"), Column("ID", bold=True), Column("Name"),
                Column("Stage"), Column("Weighted", "money"), Column("Idle d", "days", drop=2),
                Column("Close", "date", drop=1), Column("Score", "money")]
+    # csv/tsv: bare numbers, each amount's currency in a column beside it when labelled.
+    picked = [k for k in range(10) if labelled or k not in (5, 9)]
+    machine_view = View([(columns[:5] + [Column("Currency")] + columns[5:] +
+                          [Column("Score currency")])[k] for k in picked],
+                        [[row[k] for k in picked] for row in machine], None)
     notes = [] if ranked else ["No open deals."]
     if cur.split:
         notes = [f"Deals in {listed(cur.present)} and no rate for {listed(cur.missing)}: scores "
@@ -266,7 +294,8 @@ def next_view(ranked, pipeline: Pipeline, limit: int, cur: Currencies | None = N
                  f"its own; add `rates:` to the pipeline file to rank them together."] + notes
     elif cur.converted:
         notes = currency_note(cur, "scores") + notes
-    return View(columns, rows, payload, currency=cur.label or "", notes=notes)
+    return View(columns, rows, payload, currency=cur.label or "", notes=notes,
+                machine=machine_view)
 
 
 def log_view(entries, ws: Workspace) -> View:
