@@ -563,3 +563,13 @@ def test_history_shows_each_amount_in_the_currency_it_was_in(run, workspace):
     assert "value: 7 JPY" in shown and "currency: USD (its pipeline's)" in shown
     log = run("log").out
     assert "300.50 USD" in log and "value: 7 JPY" in log
+
+
+def test_a_crms_own_pipeline_column_is_left_out_with_a_note(run, workspace):
+    path = write(workspace / "pd.csv", "Deal - ID,Deal - Title,Deal - Pipeline,Deal - Stage\n"
+                                       "1,Alpha,Sales Pipeline,Proposal\n")
+    result = imported(run, str(path), "--preset", "pipedrive")
+    assert "'Deal - Pipeline' does not name pipelines" in result.err
+    assert deals(run)["Alpha"]["stage"] == "proposal"
+    mapped = run("import", str(path), "--map", "Deal - Pipeline=pipeline")
+    assert mapped.code == 1 and "no pipeline 'Sales Pipeline'" in mapped.out

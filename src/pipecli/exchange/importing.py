@@ -57,6 +57,7 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
     preset = options.preset or ("pipe" if mapping_.is_pipe_export(table.headers) else None)
     constants = mapping_.constants_of(list(options.constants))
     columns = mapping_.mapping(table.headers, preset, list(options.maps), constants)
+    _foreign_pipelines(table, columns, ws, options, result)
     stages = {p.name: mapping_.stage_table(p, list(options.stage_maps)
                                            if p is pipeline else []) for p in ws.pipelines}
     for p in ws.pipelines:
@@ -94,6 +95,24 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
             result.notes.append(f"{options.history.name}: {unused[1]} changes of {unused[0]} "
                                 f"deals match no row of {path.name} and were not used")
     return result
+
+
+def _foreign_pipelines(table: Table, columns: dict[str, str], ws: Workspace, options: Options,
+                       result: Prepared) -> None:
+    """A column matched as `pipeline` by its name (not by --map) is used only when its
+    cells name pipelines of the file: a CRM's own pipeline names ("Sales Pipeline" in a
+    HubSpot or Pipedrive export) are not pipe's, so the column is left out, with a note."""
+    header = next((h for h, f in columns.items() if f == "pipeline"), None)
+    if header is None or any(m.split("=", 1)[0].strip() == header for m in options.maps):
+        return
+    names = {p.name.lower() for p in ws.pipelines}
+    if all((r.cells.get(header) or "").strip().lower() in names | {""}
+           for r in table.records if not r.problem):
+        return
+    del columns[header]
+    result.notes.append(f"column {header!r} does not name pipelines of the pipeline file, so "
+                        f"it was not used (--map {header}=pipeline uses it, and refuses rows "
+                        f"it cannot place)")
 
 
 def _marks(table: Table, columns: dict[str, str], options: Options, result: Prepared
