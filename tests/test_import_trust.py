@@ -573,3 +573,12 @@ def test_a_crms_own_pipeline_column_is_left_out_with_a_note(run, workspace):
     assert deals(run)["Alpha"]["stage"] == "proposal"
     mapped = run("import", str(path), "--map", "Deal - Pipeline=pipeline")
     assert mapped.code == 1 and "no pipeline 'Sales Pipeline'" in mapped.out
+
+
+def test_a_column_name_given_twice_is_refused_only_when_it_is_used(run, workspace):
+    path = write(workspace / "d.csv", "Name,Extra,Amount,Extra\nAcme,a,5,b\n")
+    imported(run, str(path))  # Extra is not used: both are left out
+    assert deals(run)["Acme"]["value"] == 5
+    twice = write(workspace / "e.csv", "Name,Amount,Amount\nBeta,5,6\n")
+    result = run("import", str(twice))
+    assert result.code == 2 and "names 'Amount' twice (columns 2 and 3)" in result.err

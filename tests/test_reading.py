@@ -273,10 +273,14 @@ def test_a_header_without_names_is_refused(tmp_path, header):
     ("id,name,id\n", "id", (1, 3)), ("name, name\n", "name", (1, 2)),
     ("a;b;c;b\n", "b", (2, 4)),
 ])
-def test_a_header_name_given_twice_is_refused(tmp_path, header, twice, columns):
-    assert refused(write(tmp_path, "h.csv", header + "1,2,3,4\n")) == \
-        (f"h.csv: the header names column {twice!r} twice (columns {columns[0]} and "
-         f"{columns[1]}); rename one")
+def test_a_header_name_given_twice_is_kept_apart_and_noted(tmp_path, header, twice,
+                                                            columns):
+    delimiter = ";" if ";" in header else ","
+    cells = delimiter.join(str(n) for n in range(header.count(delimiter) + 1))
+    table = read_table(write(tmp_path, "h.csv", header + cells + "\n"))
+    assert table.twice == {twice: f"columns {columns[0]} and {columns[1]}"}
+    assert f"{twice} (2)" in table.headers
+    assert table.records[0].cells[f"{twice} (2)"] == str(columns[1] - 1)
 
 
 def test_a_nameless_column_is_dropped_unless_it_holds_data(tmp_path):

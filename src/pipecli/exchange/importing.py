@@ -57,6 +57,11 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
     preset = options.preset or ("pipe" if mapping_.is_pipe_export(table.headers) else None)
     constants = mapping_.constants_of(list(options.constants))
     columns = mapping_.mapping(table.headers, preset, list(options.maps), constants)
+    for header in columns:
+        if header.strip() in table.twice:
+            raise UsageError(f"{path.name}: the header names {header.strip()!r} twice "
+                             f"({table.twice[header.strip()]}): which one is the "
+                             f"{columns[header]}? Rename one")
     _foreign_pipelines(table, columns, ws, options, result)
     stages = {p.name: mapping_.stage_table(p, list(options.stage_maps)
                                            if p is pipeline else []) for p in ws.pipelines}

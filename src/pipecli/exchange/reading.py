@@ -19,8 +19,9 @@ sentence that starts with the file's name. What it does, and why:
   file (csv's strict mode: nothing is guessed). A row with the wrong cell count is a
   Record.problem, so every bad row is listed; a cell over `max_cell` characters is in
   Record.bad — a problem only if the import uses its column.
-  A header without names, or naming a column twice, refuses the file; a column without a
-  name is left out, unless a row has data in it (refused).
+  A header without names refuses the file; a name given twice is kept apart ("NAME (2)")
+  and listed in Table.twice — the importer refuses to use it; a column without a name is
+  left out, unless a row has data in it (refused).
 - JSON (reading_json.py): an array of objects, objects one after another (one object is
   one record), or JSON lines (.jsonl/.ndjson, or a first line that is a complete value).
   Numbers stay the text the file wrote ("12.10" stays "12.10"; 1e400 is text for the
@@ -87,6 +88,9 @@ class Table:
     delimiter: str  # ",", ";", "\t", "|", or "json"
     encoding: str  # the codec used
     note: str = ""  # one line for the user (the encoding that was guessed)
+    # Names the header gives more than once: the later columns are read as "NAME (2)", …;
+    # the importer refuses to use such a name (which column would it be?).
+    twice: dict[str, str] = field(default_factory=dict)  # name → "columns 1 and 3"
 
 
 class Records(Sequence):
@@ -337,7 +341,7 @@ def _read_csv(text: str, name: str, used: str, note: str, max_cell: int) -> Tabl
         width = len(headers)
         named = [(i, h) for i, h in enumerate(headers) if h.strip()]
         unnamed = [i for i, h in enumerate(headers) if not h.strip()]
-        _check_headers(name, named, max_cell)
+        named, twice = _check_headers(name, named, max_cell)
         while True:
             start, first = at[0], reader.line_num + 1
             try:
@@ -383,23 +387,28 @@ def _read_csv(text: str, name: str, used: str, note: str, max_cell: int) -> Tabl
         return {h: row[i] for i, h in named}
 
     return Table([h for _, h in named], Records(lines, problems, build, bad), delimiter, used,
-                 note)
+                 note, twice)
 
 
-def _check_headers(name: str, named: list[tuple[int, str]], max_cell: int) -> None:
-    """Refuse a header without names, a name given twice, or one over the cell limit."""
+def _check_headers(name: str, named: list[tuple[int, str]], max_cell: int
+                   ) -> tuple[list[tuple[int, str]], dict[str, str]]:
+    """Refuse a header without names or one over the cell limit; a name given twice is
+    kept apart as "NAME (2)" (a problem only if the import uses it: see Table.twice)."""
     if not named:
         raise PipeError(f"{name}: the header (line 1) has no column names")
-    seen: dict[str, int] = {}
+    seen: dict[str, list[int]] = {}
+    out = []
     for i, header in named:
         if len(header) > max_cell:
             raise PipeError(f"{name}: the name of column {i + 1} in the header is "
                             f"{len(header):,} characters long; the limit is {max_cell:,}")
         key = header.strip()
-        if key in seen:
-            raise PipeError(f"{name}: the header names column {quoted(key)} twice (columns "
-                            f"{seen[key] + 1} and {i + 1}); rename one")
-        seen[key] = i
+        seen.setdefault(key, []).append(i)
+        count = len(seen[key])
+        out.append((i, header if count == 1 else f"{key} ({count})"))
+    twice = {key: "columns " + " and ".join(str(i + 1) for i in where)
+             for key, where in seen.items() if len(where) > 1}
+    return out, twice
 
 
 def _csv_error(name: str, first: int, line: int, error: csv.Error) -> PipeError:
