@@ -582,3 +582,18 @@ def test_a_column_name_given_twice_is_refused_only_when_it_is_used(run, workspac
     twice = write(workspace / "e.csv", "Name,Amount,Amount\nBeta,5,6\n")
     result = run("import", str(twice))
     assert result.code == 2 and "names 'Amount' twice (columns 2 and 3)" in result.err
+
+
+def test_a_date_column_written_day_first_is_read_so_and_a_mixed_one_refused(run, workspace):
+    path = write(workspace / "d.csv", "Name,Created\nA,03/04/2026\nB,31/01/2026\n")
+    result = imported(run, str(path))
+    assert "read day first" in result.err
+    found = deals(run)
+    assert found["A"]["created_at"][:10] == "2026-04-03"  # not 4 March: B says DD/MM
+    assert found["B"]["created_at"][:10] == "2026-01-31"
+    us = write(workspace / "u.csv", "Name,Created\nC,03/04/2026\nD,01/31/2026\n")
+    imported(run, str(us))
+    assert deals(run)["C"]["created_at"][:10] == "2026-03-04"
+    mixed = write(workspace / "m.csv", "Name,Created\nE,31/01/2026\nF,01/31/2026\n")
+    refused = run("import", str(mixed))
+    assert refused.code == 2 and "the column mixes both" in refused.err

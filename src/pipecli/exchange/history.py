@@ -17,7 +17,7 @@ from pipecli import money
 from pipecli.errors import ImportRejected, UsageError
 from pipecli.exchange.mapping import StageTable, norm
 from pipecli.exchange.reading import read_table
-from pipecli.exchange.rows import amount_cells, parse_moment
+from pipecli.exchange.rows import column_cells, parse_moment
 from pipecli.values import unguard_formula
 
 _DEAL = ("opportunityid", "dealid", "deal", "leadid", "id")
@@ -85,7 +85,7 @@ def read_history(path: Path, stages: StageTable, options, notes: list[str]) -> H
     mark = options.decimal
     if value_col and mark is None:
         try:
-            mark = money.detect_mark(amount_cells(table.records, value_col))
+            mark = money.detect_mark(column_cells(table.records, value_col))
         except money.AmbiguousAmount:
             # a comma-separated file writes a decimal point (not certain: see money.py)
             if table.delimiter not in (",", "json"):

@@ -23,7 +23,8 @@ from pipecli.exchange import mapping as mapping_
 from pipecli.exchange.history import read_history
 from pipecli.exchange.planning import Plan, Prepared, Rejected, plan
 from pipecli.exchange.reading import Table, read_table
-from pipecli.exchange.rows import Reader, RowError, UnknownStage, amount_cells
+from pipecli.exchange.mapping import MOMENT_FIELDS
+from pipecli.exchange.rows import Reader, RowError, UnknownStage, column_cells, date_order
 from pipecli.models import Pipeline, Workspace
 from pipecli.store.codec import ADDED_FIELDS, EVENT_COLUMNS
 
@@ -78,7 +79,8 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
     if result.rejected:
         return result
     reader = Reader(columns, constants, {p.name.lower(): p for p in ws.pipelines}, pipeline,
-                    stages, marks, sure, options.dayfirst, options.clear_empty,
+                    stages, marks, sure, _day_first(table, columns, options, result),
+                    options.clear_empty,
                     options.round_amounts)
     for record in table.records:
         if record.problem:
@@ -120,6 +122,26 @@ def _foreign_pipelines(table: Table, columns: dict[str, str], ws: Workspace, opt
                         f"it cannot place)")
 
 
+def _day_first(table: Table, columns: dict[str, str], options: Options, result: Prepared
+               ) -> frozenset[str]:
+    """The date columns read day first (DD/MM/YYYY): every one with --dayfirst; else each
+    whose cells decide it (a 31/01 in it), with a note — as the decimal mark is found."""
+    dated = [h for h, f in columns.items() if f in MOMENT_FIELDS or f == "close_date"]
+    if options.dayfirst:
+        return frozenset(dated)
+    found = set()
+    for header in dated:
+        try:
+            order = date_order(column_cells(table.records, header))
+        except ValueError as e:
+            raise UsageError(f"{result.path.name}: column {header!r}, {e}") from None
+        if order:
+            found.add(header)
+            result.notes.append(f"column {header!r} read day first (DD/MM/YYYY), as its "
+                                f"dates are written that way")
+    return frozenset(found)
+
+
 def _marks(table: Table, columns: dict[str, str], options: Options, result: Prepared
            ) -> tuple[dict[str, money.Mark], set[str]]:
     """The decimal mark of each amount column — given, or found from its cells — and the
@@ -134,7 +156,7 @@ def _marks(table: Table, columns: dict[str, str], options: Options, result: Prep
             sure.add(header)
             continue
         try:
-            found = money.detect_mark(amount_cells(table.records, header))
+            found = money.detect_mark(column_cells(table.records, header))
         except money.AmbiguousAmount as e:
             if table.delimiter not in (",", "json"):
                 result.rejected.append(Rejected(e.line, str(e), header))

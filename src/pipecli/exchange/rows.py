@@ -70,7 +70,7 @@ class Reader:
     stages: dict[str, StageTable]  # pipeline name → its stage table
     marks: dict[str, money.Mark]  # header (or "--set value") → decimal mark of that column
     sure: set[str]  # headers whose mark is certain (given, or decided by the cells)
-    dayfirst: bool = False
+    dayfirst: frozenset[str] = frozenset()  # headers whose slashed dates are DD/MM
     clear_empty: bool = False
     round_amounts: bool = False
 
@@ -171,10 +171,10 @@ class Reader:
                 raise RowError(where, f"{len(tags)} tags; the limit is {MAX_TAGS}")
             row.fields["tags"] = tags
         elif name == "close_date":
-            row.close_moment = parse_moment(text, dayfirst=self.dayfirst)
+            row.close_moment = parse_moment(text, dayfirst=where in self.dayfirst)
             row.fields["close_date"] = row.close_moment.date()
         elif name in MOMENT_FIELDS:
-            row.moments[name] = parse_moment(text, dayfirst=self.dayfirst)
+            row.moments[name] = parse_moment(text, dayfirst=where in self.dayfirst)
 
     def _place(self, row: Row, given: dict) -> None:
         """Stage and status as the row gives them; a contradiction is refused."""
@@ -245,6 +245,30 @@ _EU = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d
 _ISO_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 
 
+def date_order(cells: list[tuple[int, str]]) -> bool | None:
+    """Whether a column's slashed dates are day first: True when some cell can only be
+    DD/MM (31/01/2026), False when some can only be MM/DD (01/31/2026), None when no cell
+    decides; cells that disagree raise ValueError naming the first that does."""
+    decided: tuple[bool, int, str] | None = None
+    for line, text in cells:
+        m = _US.match(text.strip())
+        if not m:
+            continue
+        a, b = int(m[1]), int(m[2])
+        if (a > 12) == (b > 12):
+            continue  # both day-like or both month-like: this cell decides nothing
+        dayfirst = a > 12
+        if decided is None:
+            decided = (dayfirst, line, text)
+        elif decided[0] != dayfirst:
+            order = "DD/MM" if dayfirst else "MM/DD"
+            other = "DD/MM" if decided[0] else "MM/DD"
+            raise ValueError(f"line {line}: {text.strip()!r} is {order} but line "
+                             f"{decided[1]}'s {decided[2].strip()!r} is {other}; the column "
+                             f"mixes both")
+    return None if decided is None else decided[0]
+
+
 def parse_moment(text: str, *, dayfirst: bool = False) -> datetime:
     """A date or date-time as exports write them: ISO (any offset), US MM/DD/YY[YY] with an
     optional time and AM/PM (DD/MM with dayfirst), DD.MM.YYYY. A bare date is local
@@ -284,9 +308,9 @@ def _moment(raw: str, dayfirst: bool) -> datetime:
     return (moment if moment.tzinfo else moment.astimezone()).replace(microsecond=0)
 
 
-def amount_cells(records, header: str) -> list[tuple[int, str]]:
+def column_cells(records, header: str) -> list[tuple[int, str]]:
     """(line, text) of one column's non-empty written cells, for finding its decimal mark
-    (JSON numbers aside: they always use a point)."""
+    or date order (JSON numbers aside: they always use a point)."""
     return [(r.line, unguard_formula(r.cells.get(header) or "").strip()) for r in records
             if not r.problem and (r.cells.get(header) or "").strip()
             and not isinstance(r.cells.get(header), JsonNumber)]
