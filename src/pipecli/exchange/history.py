@@ -17,7 +17,7 @@ from pipecli import money
 from pipecli.errors import ImportRejected, UsageError
 from pipecli.exchange.mapping import StageTable, norm
 from pipecli.exchange.reading import read_table
-from pipecli.exchange.rows import column_cells, parse_moment
+from pipecli.exchange.rows import column_cells, date_order, parse_moment
 from pipecli.values import unguard_formula
 
 _DEAL = ("opportunityid", "dealid", "deal", "leadid", "id")
@@ -82,6 +82,10 @@ def read_history(path: Path, stages: StageTable, options, notes: list[str]) -> H
         raise UsageError(f"{path.name}: a history file needs a deal id, a date and a stage "
                          f"or amount column (e.g. OpportunityId, CreatedDate, StageName, "
                          f"Amount)")
+    try:
+        dayfirst = options.dayfirst or bool(date_order(column_cells(table.records, when_col)))
+    except ValueError as e:
+        raise UsageError(f"{path.name}: column {when_col!r}, {e}") from None
     mark = options.decimal
     if value_col and mark is None:
         try:
@@ -105,7 +109,7 @@ def read_history(path: Path, stages: StageTable, options, notes: list[str]) -> H
             problems.append(f"{path.name}:{record.line}: column {deal_col!r} is empty")
             continue
         try:
-            at = parse_moment(cells.get(when_col, ""), dayfirst=options.dayfirst)
+            at = parse_moment(cells.get(when_col, ""), dayfirst=dayfirst)
         except ValueError as e:
             problems.append(f"{path.name}:{record.line}: column {when_col!r}: {e}")
             continue
