@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 
 import typer
 
@@ -47,13 +48,20 @@ def main() -> None:
 
     from pipecli.cli import completion
 
+    page = nullcontext()
+    if sys.stdout.isatty() or "--no-pager" in sys.argv:  # paging costs nothing otherwise
+        from pipecli.cli import paging
+
+        sys.argv[1:], wanted = paging.wanted(sys.argv[1:])
+        page = paging.paged() if wanted else page
     every = app.registered_commands
     if completion.completing():  # a shell asking what to complete: it needs every command
         completion.enable()
     else:
         app.registered_commands = _commands_needed(sys.argv[1:], every)
     try:
-        code = app(standalone_mode=False, prog_name="pipe")
+        with page:
+            code = app(standalone_mode=False, prog_name="pipe")
     except InvalidConfig as e:
         for problem in e.problems:
             render.error(str(problem))
