@@ -59,3 +59,13 @@ def test_pipe_note_adds_a_dated_note_to_the_history(run, workspace):
     assert history[-1]["sets"] == {}
     assert run("note", deal, "").code == 2
     assert run("note", deal, "line\nbreak").code == 2
+
+
+def test_a_cut_list_says_how_many_more_there_are(run, workspace):
+    for i in range(5):
+        assert run("add", f"Deal {i}").code == 0
+    cut = run("list", "--limit", "2")
+    assert "2 deals" in cut.out and "(3 more not shown; a larger --limit shows them)" in cut.out
+    whole = run("list", "--limit", "5")
+    assert "more not shown" not in whole.out
+    assert len(run("list", "--limit", "2", "-o", "json").json()) == 2

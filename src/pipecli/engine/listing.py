@@ -18,9 +18,11 @@ class Listing:
     """The deals to list, streamed (iterate it), and the currencies they are in (ISO codes,
     sorted; known before the first deal is read)."""
 
-    def __init__(self, rows: Iterator[Deal], currencies: tuple[str, ...]):
+    def __init__(self, rows: Iterator[Deal], currencies: tuple[str, ...],
+                 matched: int | None = None):
         self._rows = rows
         self.currencies = currencies
+        self.matched = matched  # with --limit: how many deals matched in all
 
     def __iter__(self) -> Iterator[Deal]:
         return self._rows
@@ -67,6 +69,7 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
     home = ws.pipeline(chosen)  # whose currency and rates order the values
     currency = _resolved_currency(ws, params)
     found: list = []
+    matched: list[int] = []
 
     def rows() -> Iterator:
         with store.read() as snap:
@@ -82,13 +85,15 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
             sql = f"SELECT {DEAL_SQL_COLUMNS} FROM deals WHERE {shown} ORDER BY {order}"
             if limit is not None:
                 sql += f" LIMIT {int(limit)}"
+                matched.append(snap.conn.execute(f"SELECT count(*) FROM deals WHERE {shown}",
+                                                 params).fetchone()[0])
             yield hidden
             for row in snap.conn.execute(sql, params):
                 yield deal_of(row)
 
     stream = rows()
     hidden = next(stream)
-    return Listing(stream, tuple(found)), hidden
+    return Listing(stream, tuple(found), matched[0] if matched else None), hidden
 
 
 def _resolved_currency(ws: Workspace, params: dict) -> str:

@@ -78,6 +78,7 @@ def deal_list(ws: Workspace, deals: Iterable[Deal], hidden_closed: int = 0) -> S
             [label, value, d.company, d.owner, d.close_date]
 
     present = getattr(deals, "currencies", None)
+    matched = getattr(deals, "matched", None)  # with --limit: how many matched in all
     labelled = present is None or bool(set(present) - {currency})
     at = columns.index(next(c for c in columns if c.header == "Value")) + 1
 
@@ -107,6 +108,8 @@ def deal_list(ws: Workspace, deals: Iterable[Deal], hidden_closed: int = 0) -> S
             lines.append(f"{deals}: {per_currency(totals)}")
         elif not count:
             lines.append("No deals match.")
+        if matched is not None and matched > count:
+            lines.append(f"({matched - count} more not shown; a larger --limit shows them)")
         if hidden_closed:
             lines.append(f"({hidden_closed} won or lost deal{'s' if hidden_closed != 1 else ''}"
                          f" not shown; --status all shows every deal)")
