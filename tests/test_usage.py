@@ -69,3 +69,11 @@ def test_a_cut_list_says_how_many_more_there_are(run, workspace):
     whole = run("list", "--limit", "5")
     assert "more not shown" not in whole.out
     assert len(run("list", "--limit", "2", "-o", "json").json()) == 2
+
+
+def test_a_cut_stale_list_says_how_many_more_alerts_there_are(run, workspace):
+    for i in range(4):
+        assert run("add", f"Old {i}", "--at", "2026-09-01").code == 0  # idle beyond 14 days
+    cut = run("stale", "-n", "1")
+    assert "(3 more not shown; a larger --limit shows them)" in cut.out
+    assert "more not shown" not in run("stale").out

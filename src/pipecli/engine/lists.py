@@ -105,10 +105,30 @@ def _by_stage(pipeline: Pipeline, attribute: str, params: dict) -> str:
     return f"CASE stage {' '.join(whens)} END" if whens else "NULL"
 
 
+class Counted:
+    """A stream of items (iterate it) and, when it was cut by a limit, how many there were
+    in all (`matched`; None when not cut)."""
+
+    def __init__(self, items: Iterator, matched: int | None = None):
+        self._items, self.matched = items, matched
+
+    def __iter__(self) -> Iterator:
+        return self._items
+
+
 def stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters(),
-          limit: int | None = None, ws=None) -> Iterator:
+          limit: int | None = None, ws=None) -> Counted:
     """Open deals idle beyond rot_days, past their close date, or over a stage SLA, most
-    overdue first, streamed (docs/metrics.md). Each is an attention.Alert."""
+    overdue first, streamed (docs/metrics.md). Each is an attention.Alert; with a limit,
+    the alerts there are in all are counted in the same read."""
+    matched: list[int] = []
+    stream = _stale(store, pipeline, as_of, filters, limit, ws, matched)
+    next(stream)  # the read has begun, and the alerts are counted
+    return Counted(stream, matched[0] if matched else None)
+
+
+def _stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters, limit: int | None,
+           ws, matched: list) -> Iterator:
     from pipecli.engine.attention import Alert
 
     scope = one_pipeline(pipeline, ws)
@@ -125,11 +145,16 @@ def stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters = Filters
            f"AS f WHERE close_day < :today "
            f"UNION ALL SELECT f.*, 'sla', ({hours} - {sla}) / 24.0, {sla} FROM temp.facts "
            f"AS f WHERE {sla} IS NOT NULL AND {hours} > {sla}) AS alerts "
-           f"WHERE pipeline = :p AND status = 'open' ORDER BY overdue DESC, id, kind")
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+           f"WHERE pipeline = :p AND status = 'open'")
     with store.read() as snapshot:
         fill_facts(snapshot.conn, scope, as_of, filters)
+        if limit is not None:
+            matched.append(snapshot.conn.execute(f"SELECT count(*) FROM ({sql})",
+                                                 params).fetchone()[0])
+            sql += f" ORDER BY overdue DESC, id, kind LIMIT {int(limit)}"
+        else:
+            sql += " ORDER BY overdue DESC, id, kind"
+        yield None
         for row in snapshot.conn.execute(sql, params):
             t = timeline_of(row[:FACT_COLUMNS])
             kind, _, lim = row[FACT_COLUMNS:]

@@ -251,8 +251,17 @@ def stale_view(alerts: Iterable, pipeline: Pipeline) -> Stream:
 
     columns = [Column("ID", bold=True), Column("Name"), Column("Stage"), Column("Alert"),
                Column("Found"), Column("Limit", drop=1), Column("Overdue d", "days")]
-    stream = Stream(columns, alerts, row, payload, currency=pipeline.currency,
-                    notes=lambda: [] if seen["alerts"] else ["Nothing is stale."])
+    matched = getattr(alerts, "matched", None)  # with --limit: how many alerts in all
+
+    def notes() -> list[str]:
+        if not seen["alerts"]:
+            return ["Nothing is stale."]
+        if matched is not None and matched > seen["alerts"]:
+            return [f"({matched - seen['alerts']} more not shown; a larger --limit shows "
+                    f"them)"]
+        return []
+
+    stream = Stream(columns, alerts, row, payload, currency=pipeline.currency, notes=notes)
     stream.found = seen
     return stream
 
