@@ -77,3 +77,28 @@ def test_a_cut_stale_list_says_how_many_more_alerts_there_are(run, workspace):
     cut = run("stale", "-n", "1")
     assert "(3 more not shown; a larger --limit shows them)" in cut.out
     assert "more not shown" not in run("stale").out
+
+
+def test_list_searches_text_loosely_and_filters_values_and_close_dates(run, workspace):
+    a = run("add", "Northwind – Annual licence", "--company", "Société Générale",
+            "--value", "24k", "--close-date", "2026-12-15").out.strip()
+    b = run("add", "Orbital pilot", "--contact", "Zoë Brand", "--value", "6500",
+            "--close-date", "2027-02-01").out.strip()
+    c = run("add", "Helios", "--value", "90000").out.strip()
+    assert run("note", c, "Spoke with the CFO of Nordwind").code == 0
+
+    def ids(*args):
+        return {d["id"] for d in run("list", *args, "-o", "json").json()}
+
+    assert ids("-s", "NORTHWIND") == {a}
+    assert ids("-s", "societe") == {a}  # accents and case ignored
+    assert ids("--search", "zoe") == {b}
+    assert ids("-s", "nordwind") == {c}  # found in a note
+    assert ids("--company", "société générale") == {a}
+    assert ids("--value-min", "6,500", "--value-max", "24k") == {a, b}
+    assert ids("--close-after", "2027-01-01") == {b}
+    assert ids("--close-before", "2026-12-31") == {a}
+    assert ids("-s", "100%_") == set()  # no wildcard
+    refused = run("list", "--value-min", "10", "--value-max", "5")
+    assert refused.code == 2 and "is more than --value-max" in refused.err
+    assert run("list", "--close-after", "2027-01-01", "--close-before", "2026-01-01").code == 2

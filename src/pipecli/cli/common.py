@@ -121,6 +121,25 @@ def deal_label(deal) -> str:
     return f"{deal.id} “{shown(deal.name)}”"
 
 
+def search_of(text, company, value_min, value_max, close_after, close_before):
+    """The list filters beyond stage/status/owner/source/tag, parsed and checked."""
+    from pipecli import values as v
+    from pipecli.engine.listing import Search
+    from pipecli.errors import UsageError
+
+    low = v.parse_money(value_min, None, what="--value-min") if value_min else None
+    high = v.parse_money(value_max, None, what="--value-max") if value_max else None
+    after = v.parse_day(close_after, what="--close-after") if close_after else None
+    before = v.parse_day(close_before, what="--close-before") if close_before else None
+    if low is not None and high is not None and low > high:
+        raise UsageError(f"--value-min {low} is more than --value-max {high}")
+    if after and before and after > before:
+        raise UsageError(f"--close-after {after} is after --close-before {before}")
+    return Search(text=v.clean_text(text, what="--search") if text else None,
+                  company=company, value_min=low, value_max=high, close_after=after,
+                  close_before=before)
+
+
 def default_owner(folder) -> str:
     """Who a new deal belongs to when --owner is not given: PIPE_OWNER (set but empty:
     nobody), else git's user.name for the workspace's folder, else nobody."""

@@ -12,7 +12,7 @@ import typer
 from pipecli.cli import completion
 from pipecli.cli.common import (AtOpt, CurrencyOpt, DealArg, FileOpt, FormatOpt, NoteOpt,
                                 PipelineOpt, Status, app, currency_code, deal_fields,
-                                default_owner,
+                                default_owner, search_of,
                                 deal_label, format_name, open_workspace, say, value_currency,
                                 when)
 
@@ -335,7 +335,10 @@ def remove(
 @app.command("list")
 def list_(
     *,
-    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Only this stage.",
+    search: Annotated[Optional[str], typer.Option(
+        "--search", "-s", help="Only deals with this text in their name, company, contact, "
+                               "email or a note (case and accents ignored).")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Only this stage.",
                                                  autocompletion=completion.stages)]
     = None,
     status: Annotated[Status, typer.Option("--status", help="open, won, lost or all.")]
@@ -343,6 +346,17 @@ def list_(
     owner: Annotated[Optional[str], typer.Option("--owner")] = None,
     source: Annotated[Optional[str], typer.Option("--source")] = None,
     tag: Annotated[Optional[str], typer.Option("--tag")] = None,
+    company: Annotated[Optional[str], typer.Option("--company", help="Only this company's "
+                                                   "deals (any case).")] = None,
+    value_min: Annotated[Optional[str], typer.Option("--value-min", help="Only deals worth "
+                                                     "at least this.")] = None,
+    value_max: Annotated[Optional[str], typer.Option("--value-max", help="Only deals worth "
+                                                     "at most this.")] = None,
+    close_after: Annotated[Optional[str], typer.Option("--close-after", help="Only deals "
+                                                       "expected to close on or after this "
+                                                       "day.")] = None,
+    close_before: Annotated[Optional[str], typer.Option("--close-before", help="… on or "
+                                                        "before this day.")] = None,
     sort: Annotated[str, typer.Option("--sort", help="stage, value, name, created, updated, "
                                       "close, company, owner or id.")] = "stage",
     reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
@@ -354,7 +368,7 @@ def list_(
 ) -> None:
     """List deals (open ones unless --status says otherwise).
 
-    Example: pipe list --status all --owner dana --sort value -o csv
+    Example: pipe list -s northwind --value-min 10k --close-before eoq --sort value
     """
     from pipecli.engine import listing
     from pipecli.output import render, views
@@ -362,7 +376,9 @@ def list_(
     ws, store = open_workspace(file)
     deals, hidden = listing.select(ws, store, pipeline=pipeline, stage=stage,
                                    status=status.value, owner=owner, source=source, tag=tag,
-                                   sort=sort, reverse=reverse, limit=limit)
+                                   sort=sort, reverse=reverse, limit=limit,
+                                   search=search_of(search, company, value_min, value_max,
+                                                    close_after, close_before))
     render.emit_stream(views.deal_list(ws, deals, hidden), format_name(fmt))
 
 

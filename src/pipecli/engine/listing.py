@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Iterator
 
 from pipecli.errors import NotFound, UsageError
 from pipecli.models import OPEN, Deal, Workspace
 from pipecli.ops import find_stage
 from pipecli.store import Store
-from pipecli.store.base import DEAL_SQL_COLUMNS, deal_of
+from pipecli.store.base import DEAL_SQL_COLUMNS, deal_of, loose
 from pipecli.store.schema import register_functions
 
 SORTS = ("stage", "value", "name", "created", "updated", "close", "company", "owner", "id")
@@ -28,9 +31,42 @@ class Listing:
         return self._rows
 
 
+@dataclass(frozen=True)
+class Search:
+    """What `pipe list` narrows the deals to beyond stage, status, owner, source and tag."""
+
+    text: str | None = None  # in name, company, contact, email or a note (loosely)
+    company: str | None = None  # the company, ignoring case
+    value_min: Decimal | None = None
+    value_max: Decimal | None = None
+    close_after: date | None = None  # expected close date on or after
+    close_before: date | None = None  # on or before
+
+
+def _search(search: Search, clauses: list, params: dict) -> None:
+    if search.text:
+        params["q"] = loose(search.text.strip())
+        fields = " OR ".join(f"instr(loose({c}), :q) > 0"
+                             for c in ("name", "company", "contact", "email"))
+        clauses.append(f"({fields} OR EXISTS (SELECT 1 FROM events AS e WHERE e.deal = "
+                       f"deals.id AND e.note != '' AND instr(loose(e.note), :q) > 0))")
+    if search.company is not None:
+        clauses.append("fold(company) = :company")
+        params["company"] = search.company.lower()
+    for name, value, op in (("vmin", search.value_min, ">="), ("vmax", search.value_max, "<=")):
+        if value is not None:
+            clauses.append(f"value_milli {op} :{name}")
+            params[name] = int(value * 1000)
+    for name, day, op in (("cafter", search.close_after, ">="),
+                          ("cbefore", search.close_before, "<=")):
+        if day is not None:
+            clauses.append(f"close_date {op} :{name}")
+            params[name] = day.isoformat()
+
+
 def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | None,
            status: str, owner: str | None, source: str | None, tag: str | None,
-           sort: str, reverse: bool, limit: int | None = None
+           sort: str, reverse: bool, limit: int | None = None, search: Search = Search()
            ) -> tuple[Listing, int]:
     """The deals to list, sorted, as a stream (with the currencies they are in); and how
     many closed deals the status filter hid (counted first, so it can be said after the
@@ -62,6 +98,7 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
     if tag is not None:
         clauses.append("has_tag(tags, :tag) = 1")
         params["tag"] = tag.lower()
+    _search(search, clauses, params)
     base = " AND ".join(clauses) or "1 = 1"
     shown = base if status == "all" else f"{base} AND status = :status"
     if status != "all":
