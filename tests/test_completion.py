@@ -55,3 +55,13 @@ def test_completion_script_for_each_shell_and_a_refusal(run):
         assert result.code == 0 and "_PIPE_COMPLETE" in result.out
     refused = run("completion", "tcsh")
     assert refused.code == 2 and "SHELL must be one of bash, zsh, fish" in refused.err
+
+
+@needs_bash
+def test_bash_completes_names_and_owners_with_spaces_escaped(run, workspace):
+    acme = run("add", "Northwind – Annual licence", "--owner", "Ava Smith").out.strip()
+    assert complete(workspace, "pipe show nor") == ["nor" + "thwind\\ –\\ Annual\\ licence"]
+    assert complete(workspace, "pipe report --owner Av") == ["Ava\\ Smith"]
+    assert complete(workspace, "pipe list --owner Av") == ["Ava\\ Smith"]
+    shown = run("show", "northwind – Annual licence", "-o", "json").json()
+    assert shown["id"] == acme

@@ -102,3 +102,27 @@ def test_list_searches_text_loosely_and_filters_values_and_close_dates(run, work
     refused = run("list", "--value-min", "10", "--value-max", "5")
     assert refused.code == 2 and "is more than --value-max" in refused.err
     assert run("list", "--close-after", "2027-01-01", "--close-before", "2026-01-01").code == 2
+
+
+def test_review_of_the_day_to_day_additions(run, workspace):
+    deal = run("add", "Support", "--value", "100").out.strip()
+    assert run("note", deal, "secretword42").code == 0
+    assert len(run("list", "-s", "secretword42", "-o", "json").json()) == 1
+    assert run("undo").code == 0
+    assert run("list", "-s", "secretword42", "-o", "json").json() == []  # taken back
+    assert run("add", "Yen", "--value", "1000000", "--currency", "JPY").code == 0
+    assert [d["name"] for d in run("list", "--value-min", "10k", "-o", "json").json()] == []
+    assert run("list", "--value-min", "£500").code == 2  # not in the pipeline's USD
+    assert len(run("list", "-n", "1", "-o", "json").json()) == 1
+    assert len(run("log", "--limit", "1", "-o", "json").json()) == 1
+    result = run("list", "--close-after", "0001-01-01T00:00")  # was an internal error
+    assert result.code == 2 and result.err.count("\n") == 1
+    undecodable = run("list", "-s", "ab\udcff")  # a byte the locale could not decode
+    assert undecodable.code == 2 and "argument 3 is not valid UTF-8 text" in undecodable.err
+
+
+def test_stale_fail_counts_every_alert_when_the_list_is_cut(run, workspace):
+    for i in range(3):
+        assert run("add", f"Old {i}", "--at", "2026-09-01").code == 0
+    result = run("stale", "-n", "1", "--fail")
+    assert result.code == 3 and "3 alerts need attention (1 shown)" in result.err

@@ -2,7 +2,7 @@
 (today, tomorrow, friday, eom), offsets (+3d, -2w, +1m, +1q, +1y) and month days
 (Dec 1, 1 December, Dec 1 2026). Pure: the caller gives "now".
 
-The rules (docs/cli.md, "Dates"):
+The rules (docs/cli.md, "Values" — `pipe help dates`):
 - a weekday name is its next occurrence after today (on a Friday, `friday` is a week on);
 - `eow`, `eom`, `eoq`, `eoy` are the last day of this week (Sunday), month, quarter, year;
   `sow`, `som`, `soq`, `soy` the first;
@@ -54,14 +54,17 @@ def parse(text: str, current: datetime) -> datetime:
         if len(raw) == 10:
             return _start(date.fromisoformat(raw), current)
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return (moment if moment.tzinfo else moment.astimezone()).replace(microsecond=0)
+    except (ValueError, OverflowError, OSError):
         raise DateError(f"{text!r} is not a date") from None
-    return (moment if moment.tzinfo else moment.astimezone()).replace(microsecond=0)
 
 
 def _start(day: date, current: datetime) -> datetime:
     """The start of a day, local time (as a bare ISO date is read)."""
-    return datetime.combine(day, time()).astimezone()
+    try:
+        return datetime.combine(day, time()).astimezone()
+    except (ValueError, OverflowError, OSError):
+        raise DateError(f"{day.isoformat()!r} is not a date pipe can keep") from None
 
 
 def _day_word(raw: str, today: date) -> date | None:
@@ -87,13 +90,21 @@ def _day_word(raw: str, today: date) -> date | None:
 
 
 def _offset(current: datetime, count: int, unit: str, text: str) -> datetime:
+    """Wall-clock arithmetic in local time: +1m from 23:30 in November is 23:30 in
+    December, whatever daylight saving did meanwhile (the offset is looked up again)."""
     months = {"m": 1, "q": 3, "y": 12}.get(unit)
-    days = count * (7 if unit == "w" else 1) if months is None else count * months * 31
+    days = count * (7 if unit == "w" else 1) if months is None else count * months * 365 / 12
     if abs(days) > MAX_OFFSET_DAYS:
         raise DateError(f"{text!r} is more than 100 years away")
+    wall = current.replace(tzinfo=None)
     if months is None:
-        return current + timedelta(days=days)
-    return current.replace(**_months_later(current.date(), count * months))
+        wall += timedelta(days=days)
+    else:
+        wall = wall.replace(**_months_later(wall.date(), count * months))
+    try:
+        return wall.astimezone() if current.tzinfo else wall
+    except (ValueError, OverflowError, OSError):
+        raise DateError(f"{text!r} is not a date pipe can keep") from None
 
 
 def _months_later(day: date, months: int) -> dict:

@@ -153,7 +153,10 @@ def parse_day(text: str, *, what: str = "--close-date") -> date:
 
 def end_of_day(text: str, *, what: str = "--as-of") -> datetime:
     """The last second of a day, local time: what `--as-of DAY` reports at."""
-    return _as_local(datetime.combine(parse_day(text, what=what), time(23, 59, 59)))
+    try:
+        return _as_local(datetime.combine(parse_day(text, what=what), time(23, 59, 59)))
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"{what} {text[:40]!r} is not a day pipe can report on") from None
 
 
 def recorded_stamp(moment: datetime | None = None) -> str:

@@ -35,6 +35,8 @@ def usage_sentence(e: Exception) -> str:
     sentence every pipe error is, pointing to the command's help."""
     text = e.format_message() if hasattr(e, "format_message") else str(e)
     text = " ".join(text.split()).rstrip(".")
+    if not text:
+        return ""
     text = text[:1].lower() + text[1:] if not text[1:2].isupper() else text
     ctx = getattr(e, "ctx", None)
     where = ctx.command_path if ctx is not None else "pipe"
@@ -48,6 +50,11 @@ def main() -> None:
 
     from pipecli.cli import completion
 
+    unreadable = next((i for i, a in enumerate(sys.argv[1:], 1)
+                       if any("\udc80" <= c <= "\udcff" for c in a)), None)
+    if unreadable is not None:  # bytes the locale could not decode (os.fsdecode's escapes)
+        render.error(f"argument {unreadable} is not valid UTF-8 text")
+        sys.exit(2)
     page = nullcontext()
     if sys.stdout.isatty() or "--no-pager" in sys.argv:  # paging costs nothing otherwise
         from pipecli.cli import paging
@@ -72,7 +79,9 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         code = 130
     except typer.TyperException as e:  # usage errors: bad option, missing argument
-        render.error(usage_sentence(e))
+        sentence = usage_sentence(e)
+        if sentence:  # `pipe` alone: the help was the answer
+            render.error(sentence)
         sys.exit(getattr(e, "exit_code", 2))
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away (pipe ... | head): not an error

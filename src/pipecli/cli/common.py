@@ -121,14 +121,15 @@ def deal_label(deal) -> str:
     return f"{deal.id} “{shown(deal.name)}”"
 
 
-def search_of(text, company, value_min, value_max, close_after, close_before):
-    """The list filters beyond stage/status/owner/source/tag, parsed and checked."""
+def search_of(currency, text, company, value_min, value_max, close_after, close_before):
+    """The list filters beyond stage/status/owner/source/tag, parsed and checked; value
+    bounds are amounts in `currency` (the listed pipeline's)."""
     from pipecli import values as v
     from pipecli.engine.listing import Search
     from pipecli.errors import UsageError
 
-    low = v.parse_money(value_min, None, what="--value-min") if value_min else None
-    high = v.parse_money(value_max, None, what="--value-max") if value_max else None
+    low = v.parse_money(value_min, currency, what="--value-min") if value_min else None
+    high = v.parse_money(value_max, currency, what="--value-max") if value_max else None
     after = v.parse_day(close_after, what="--close-after") if close_after else None
     before = v.parse_day(close_before, what="--close-before") if close_before else None
     if low is not None and high is not None and low > high:

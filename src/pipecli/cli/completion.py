@@ -46,19 +46,31 @@ def _workspace(ctx):
 
 def _quietly(produce):
     """Run a completion; anything going wrong (no pipeline file, a busy store) offers
-    nothing rather than printing into the user's command line."""
+    nothing rather than printing into the user's command line. Bash inserts a value as it
+    is, so there a space or quote in it is escaped ("Ava\\ Smith")."""
     def complete(ctx: typer.Context, incomplete: str):
         try:
-            return list(produce(ctx, incomplete))[:MAX_ITEMS]
+            items = list(produce(ctx, incomplete))[:MAX_ITEMS]
         except Exception:  # noqa: BLE001 - completion must never break the shell
             return []
+        if os.environ.get(COMPLETE_VAR, "").endswith("bash"):
+            items = [_escaped(i) for i in items]
+        return items
     return complete
+
+
+def _escaped(item):
+    import re
+
+    value, help_ = (item, None) if isinstance(item, str) else item
+    value = re.sub(r"""([\s'"\\$`!&;|<>()*?\[\]#~{}])""", r"\\\1", value)
+    return value if help_ is None else (value, help_)
 
 
 @_quietly
 def deals(ctx, incomplete: str) -> Iterator[tuple[str, str]]:
     """Deal ids starting with what was typed (newest change first), each with its name;
-    then deals whose name starts with it."""
+    when no id does, the names that start with it (a name is a DEAL too)."""
     from pipecli.store import open_store
 
     ws = _workspace(ctx)
@@ -67,15 +79,16 @@ def deals(ctx, incomplete: str) -> Iterator[tuple[str, str]]:
         rows = snap.conn.execute(
             "SELECT id, name FROM deals WHERE id >= ? AND id < ? ORDER BY updated_s DESC "
             "LIMIT ?", (needle, needle + "\x7f", MAX_ITEMS)).fetchall()
-        if needle and len(rows) < MAX_ITEMS:
-            rows += snap.conn.execute(
-                "SELECT id, name FROM deals WHERE lower(name) >= ? AND lower(name) < ? "
-                "LIMIT ?", (needle, needle + "\x7f", MAX_ITEMS)).fetchall()
-    seen = set()
-    for deal_id, name in rows:
-        if deal_id not in seen:
-            seen.add(deal_id)
-            yield deal_id, name
+        if rows or not needle:
+            yield from rows
+            return
+        names = snap.conn.execute(
+            "SELECT name, id FROM deals WHERE lower(name) >= ? AND lower(name) < ? "
+            "ORDER BY name LIMIT ?", (needle, needle + "\U0010ffff", MAX_ITEMS)).fetchall()
+    for name, deal_id in names:
+        # The shell keeps only what starts with the typed text, as typed: the name is
+        # offered in the case typed so far (a name matches ignoring case).
+        yield incomplete + name[len(incomplete):], deal_id
 
 
 @_quietly

@@ -30,7 +30,8 @@ def add(
     company: Annotated[Optional[str], typer.Option("--company")] = None,
     contact: Annotated[Optional[str], typer.Option("--contact")] = None,
     email: Annotated[Optional[str], typer.Option("--email")] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", help="Who it belongs to "
+    owner: Annotated[Optional[str], typer.Option("--owner", autocompletion=completion.owners,
+                                                 help="Who it belongs to "
                                                  "(default: $PIPE_OWNER, else git's "
                                                  "user.name; \"\" for nobody).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Lead source or campaign.")]
@@ -238,7 +239,8 @@ def edit(
     company: Annotated[Optional[str], typer.Option("--company")] = None,
     contact: Annotated[Optional[str], typer.Option("--contact")] = None,
     email: Annotated[Optional[str], typer.Option("--email")] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner",
+                                                 autocompletion=completion.owners)] = None,
     source: Annotated[Optional[str], typer.Option("--source")] = None,
     close_date: Annotated[Optional[str], typer.Option("--close-date")] = None,
     probability: Annotated[Optional[str], typer.Option("--probability", help="Win probability "
@@ -343,7 +345,8 @@ def list_(
     = None,
     status: Annotated[Status, typer.Option("--status", help="open, won, lost or all.")]
     = Status.open,
-    owner: Annotated[Optional[str], typer.Option("--owner")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner",
+                                                 autocompletion=completion.owners)] = None,
     source: Annotated[Optional[str], typer.Option("--source")] = None,
     tag: Annotated[Optional[str], typer.Option("--tag")] = None,
     company: Annotated[Optional[str], typer.Option("--company", help="Only this company's "
@@ -360,8 +363,9 @@ def list_(
     sort: Annotated[str, typer.Option("--sort", help="stage, value, name, created, updated, "
                                       "close, company, owner or id.")] = "stage",
     reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many "
-                                                 "deals (the first in the order).")] = None,
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", "-n", min=1, help="At most this many deals (the first in the order).")]
+    = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -377,7 +381,8 @@ def list_(
     deals, hidden = listing.select(ws, store, pipeline=pipeline, stage=stage,
                                    status=status.value, owner=owner, source=source, tag=tag,
                                    sort=sort, reverse=reverse, limit=limit,
-                                   search=search_of(search, company, value_min, value_max,
+                                   search=search_of(ws.pipeline(pipeline).currency, search,
+                                                    company, value_min, value_max,
                                                     close_after, close_before))
     render.emit_stream(views.deal_list(ws, deals, hidden), format_name(fmt))
 
@@ -545,7 +550,8 @@ def log(
     deal: Annotated[Optional[str], typer.Argument(metavar="[DEAL]", help="Only this deal.")]
     = None,
     *,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many changes.")] = 20,
+    count: Annotated[int, typer.Option("--count", "--limit", "-n", min=1,
+                                       help="How many changes.")] = 20,
     file: FileOpt = None,
     fmt: FormatOpt = None,
 ) -> None:

@@ -64,6 +64,8 @@ def paged() -> Iterator[None]:
         return
     size = shutil.get_terminal_size()
     env = dict(os.environ)
+    if line[0].endswith("less") and "LESS" not in env:
+        env["LESS"] = "FRX"  # as git does: quit when it fits, keep colours, keep the screen
     # Rich sizes its tables from these; the pager's pipe has no size of its own.
     os.environ.setdefault("COLUMNS", str(size.columns))
     os.environ.setdefault("LINES", str(size.lines))

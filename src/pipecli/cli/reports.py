@@ -115,11 +115,14 @@ def stale(
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
     filters = report_filters(owner=owner, source=source, tag=tag)
-    view = views.stale_view(lists.stale(store, p, moment, filters, limit, ws), p)
+    alerts = lists.stale(store, p, moment, filters, limit, ws)
+    view = views.stale_view(alerts, p)
     render.emit_stream(view, format_name(fmt))
     found = view.found
     if fail and found["alerts"]:
         n, deals = found["alerts"], len(found["deals"])
+        if alerts.matched is not None and alerts.matched > n:  # cut by -n: say the whole
+            raise AttentionNeeded(f"{alerts.matched} alerts need attention ({n} shown)")
         raise AttentionNeeded(f"{n} alert{'s' if n != 1 else ''} on "
                               f"{deals} deal{'s' if deals != 1 else ''} need attention")
 

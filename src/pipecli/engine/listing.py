@@ -37,26 +37,27 @@ class Search:
 
     text: str | None = None  # in name, company, contact, email or a note (loosely)
     company: str | None = None  # the company, ignoring case
-    value_min: Decimal | None = None
-    value_max: Decimal | None = None
+    value_min: Decimal | None = None  # in the listed pipeline's currency: deals in other
+    value_max: Decimal | None = None  # currencies do not compare, and are left out
     close_after: date | None = None  # expected close date on or after
     close_before: date | None = None  # on or before
 
 
-def _search(search: Search, clauses: list, params: dict) -> None:
+def _search(search: Search, clauses: list, params: dict, currency: str, home: str) -> None:
     if search.text:
         params["q"] = loose(search.text.strip())
         fields = " OR ".join(f"instr(loose({c}), :q) > 0"
                              for c in ("name", "company", "contact", "email"))
         clauses.append(f"({fields} OR EXISTS (SELECT 1 FROM events AS e WHERE e.deal = "
-                       f"deals.id AND e.note != '' AND instr(loose(e.note), :q) > 0))")
+                       f"deals.id AND e.in_effect = 1 AND e.note != '' AND "
+                       f"instr(loose(e.note), :q) > 0))")  # a note taken back is gone
     if search.company is not None:
         clauses.append("fold(company) = :company")
         params["company"] = search.company.lower()
     for name, value, op in (("vmin", search.value_min, ">="), ("vmax", search.value_max, "<=")):
         if value is not None:
-            clauses.append(f"value_milli {op} :{name}")
-            params[name] = int(value * 1000)
+            clauses.append(f"value_milli {op} :{name} AND {currency} = :vcur")
+            params[name], params["vcur"] = int(value * 1000), home
     for name, day, op in (("cafter", search.close_after, ">="),
                           ("cbefore", search.close_before, "<=")):
         if day is not None:
@@ -98,13 +99,13 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
     if tag is not None:
         clauses.append("has_tag(tags, :tag) = 1")
         params["tag"] = tag.lower()
-    _search(search, clauses, params)
+    home = ws.pipeline(chosen)  # whose currency and rates order the values
+    currency = _resolved_currency(ws, params)
+    _search(search, clauses, params, currency, home.currency)
     base = " AND ".join(clauses) or "1 = 1"
     shown = base if status == "all" else f"{base} AND status = :status"
     if status != "all":
         params["status"] = status
-    home = ws.pipeline(chosen)  # whose currency and rates order the values
-    currency = _resolved_currency(ws, params)
     found: list = []
     matched: list[int] = []
 
