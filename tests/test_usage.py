@@ -126,3 +126,26 @@ def test_stale_fail_counts_every_alert_when_the_list_is_cut(run, workspace):
         assert run("add", f"Old {i}", "--at", "2026-09-01").code == 0
     result = run("stale", "-n", "1", "--fail")
     assert result.code == 3 and "3 alerts need attention (1 shown)" in result.err
+
+
+def test_every_read_command_shares_the_search_and_range_filters(run, workspace):
+    a = run("add", "Northwind rollout", "--value", "24000", "--close-date", "2026-12-10",
+            "--company", "Northwind").out.strip()
+    b = run("add", "Orbital pilot", "--value", "6500", "--close-date", "2027-01-20").out.strip()
+    run("add", "Helios", "--value", "90000", "--close-date", "2026-12-20")
+    assert run("won", b).code == 0
+    assert run("note", a, "asked for a discount").code == 0
+    for args, expected in ((("-s", "discount"), {a}), (("--company", "northwind"), {a}),
+                           (("--value-max", "30k"), {a, b}),
+                           (("--close-after", "2027-01-01"), {b})):
+        listed = {d["id"] for d in run("list", "--status", "all", *args, "-o",
+                                       "json").json()}
+        assert listed == expected, args
+        totals = run("report", *args, "-o", "json").json()["totals"]
+        assert totals["open_count"] + totals["won_count"] == len(expected), args
+        months = run("forecast", *args, "-o", "json").json()
+        opened = sum(m["open_count"] for m in months["months"]) + sum(
+            months[k]["count"] for k in ("slipped", "no_close_date", "later"))
+        assert opened == len(expected - {b}), args
+        ranked = {d["id"] for d in run("next", *args, "-o", "json").json()}
+        assert ranked == expected - {b}, args

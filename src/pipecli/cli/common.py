@@ -138,7 +138,23 @@ def search_of(currency, text, company, value_min, value_max, close_after, close_
         raise UsageError(f"--close-after {after} is after --close-before {before}")
     return Search(text=v.clean_text(text, what="--search") if text else None,
                   company=company, value_min=low, value_max=high, close_after=after,
-                  close_before=before)
+                  close_before=before, currency=currency)
+
+
+# The filters every read command shares beyond owner, source and tag (engine Search).
+SearchOpt = Annotated[Optional[str], typer.Option(
+    "--search", "-s", help="Only deals with this text in their name, company, contact, email "
+                           "or a note (case and accents ignored).")]
+CompanyOpt = Annotated[Optional[str], typer.Option("--company", help="Only this company's "
+                                                   "deals (any case).")]
+ValueMinOpt = Annotated[Optional[str], typer.Option("--value-min", help="Only deals worth at "
+                                                    "least this (in the pipeline's currency).")]
+ValueMaxOpt = Annotated[Optional[str], typer.Option("--value-max", help="… at most this.")]
+CloseAfterOpt = Annotated[Optional[str], typer.Option("--close-after", help="Only deals "
+                                                      "expected to close on or after this "
+                                                      "day.")]
+CloseBeforeOpt = Annotated[Optional[str], typer.Option("--close-before", help="… on or "
+                                                       "before this day.")]
 
 
 def default_owner(folder) -> str:
@@ -245,7 +261,8 @@ def report_moment(as_of: Optional[str]):
     return end_of_day(as_of) if as_of else now()
 
 
-def report_filters(*, since=None, until=None, owner=None, source=None, tag=None):
+def report_filters(*, since=None, until=None, owner=None, source=None, tag=None,
+                   narrow=None):
     from pipecli.engine.figures import Filters
     from pipecli.values import parse_day
 
@@ -255,4 +272,5 @@ def report_filters(*, since=None, until=None, owner=None, source=None, tag=None)
         from pipecli.errors import UsageError
 
         raise UsageError(f"--since {first} is after --until {last}; nothing could match")
-    return Filters(since=first, until=last, owner=owner, source=source, tag=tag)
+    return Filters(since=first, until=last, owner=owner, source=source, tag=tag,
+                   **({"narrow": narrow} if narrow is not None else {}))

@@ -6,9 +6,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipecli.cli.common import (AsOfOpt, FileOpt, FormatOpt, GroupBy, OwnerOpt, PipelineOpt,
-                                SourceOpt, TagOpt, app, format_name,
-                                open_workspace, report_filters, report_moment)
+from pipecli.cli.common import (AsOfOpt, CloseAfterOpt, CloseBeforeOpt, CompanyOpt, FileOpt,
+                                FormatOpt, GroupBy, OwnerOpt, PipelineOpt, SearchOpt,
+                                SourceOpt, TagOpt, ValueMaxOpt, ValueMinOpt, app,
+                                format_name, open_workspace, report_filters, report_moment,
+                                search_of)
 
 
 @app.command()
@@ -23,6 +25,12 @@ def report(
     owner: OwnerOpt = None,
     source: SourceOpt = None,
     tag: TagOpt = None,
+    search: SearchOpt = None,
+    company: CompanyOpt = None,
+    value_min: ValueMinOpt = None,
+    value_max: ValueMaxOpt = None,
+    close_after: CloseAfterOpt = None,
+    close_before: CloseBeforeOpt = None,
     by: Annotated[Optional[GroupBy], typer.Option("--by", help="Totals per owner, source, "
                                                   "company, tag or currency, side by "
                                                   "side.")] = None,
@@ -41,11 +49,14 @@ def report(
     from pipecli.output import render, report_views
 
     moment = report_moment(as_of)
-    filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag)
     from pipecli.engine import report as engine
 
     ws, store = open_workspace(file)
     scope = engine.whole_file(ws) if all_ else engine.one_pipeline(ws.pipeline(pipeline), ws)
+    filters = report_filters(since=since, until=until, owner=owner, source=source, tag=tag,
+                             narrow=search_of(scope.pipeline.currency, search, company,
+                                              value_min, value_max, close_after,
+                                              close_before))
     p = scope.pipeline
     result = engine.report(store, scope, moment, filters, group_by=by.value if by else None)
     render.emit_document(report_views.report_document(result), format_name(fmt))
@@ -66,6 +77,12 @@ def forecast(
     owner: OwnerOpt = None,
     source: SourceOpt = None,
     tag: TagOpt = None,
+    search: SearchOpt = None,
+    company: CompanyOpt = None,
+    value_min: ValueMinOpt = None,
+    value_max: ValueMaxOpt = None,
+    close_after: CloseAfterOpt = None,
+    close_before: CloseBeforeOpt = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -81,8 +98,12 @@ def forecast(
 
     moment = report_moment(as_of)
     ws, store = open_workspace(file)
-    result = lists.forecast(store, ws.pipeline(pipeline), moment, months,
-                            report_filters(owner=owner, source=source, tag=tag),
+    p = ws.pipeline(pipeline)
+    narrow = search_of(p.currency, search, company, value_min, value_max, close_after,
+                       close_before)
+    result = lists.forecast(store, p, moment, months,
+                            report_filters(owner=owner, source=source, tag=tag,
+                                           narrow=narrow),
                             with_deals=deals, ws=ws)
     render.emit_document(report_views.forecast_document(result), format_name(fmt))
 
@@ -98,6 +119,12 @@ def stale(
     owner: OwnerOpt = None,
     source: SourceOpt = None,
     tag: TagOpt = None,
+    search: SearchOpt = None,
+    company: CompanyOpt = None,
+    value_min: ValueMinOpt = None,
+    value_max: ValueMaxOpt = None,
+    close_after: CloseAfterOpt = None,
+    close_before: CloseBeforeOpt = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -114,7 +141,8 @@ def stale(
     moment = report_moment(as_of)
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
-    filters = report_filters(owner=owner, source=source, tag=tag)
+    filters = report_filters(owner=owner, source=source, tag=tag, narrow=search_of(
+        p.currency, search, company, value_min, value_max, close_after, close_before))
     alerts = lists.stale(store, p, moment, filters, limit, ws)
     view = views.stale_view(alerts, p)
     render.emit_stream(view, format_name(fmt))
@@ -135,6 +163,12 @@ def next_(
     owner: OwnerOpt = None,
     source: SourceOpt = None,
     tag: TagOpt = None,
+    search: SearchOpt = None,
+    company: CompanyOpt = None,
+    value_min: ValueMinOpt = None,
+    value_max: ValueMaxOpt = None,
+    close_after: CloseAfterOpt = None,
+    close_before: CloseBeforeOpt = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -151,5 +185,7 @@ def next_(
     ws, store = open_workspace(file)
     p = ws.pipeline(pipeline)
     ranked, currencies = lists.ranked(store, p, moment, report_filters(
-        owner=owner, source=source, tag=tag), limit, ws)
+        owner=owner, source=source, tag=tag, narrow=search_of(
+            p.currency, search, company, value_min, value_max, close_after, close_before)),
+        limit, ws)
     render.emit(views.next_view(ranked, p, limit, currencies), format_name(fmt))

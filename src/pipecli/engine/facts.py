@@ -177,8 +177,7 @@ def fill_facts(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters=
         f"v.valid_from AS last_s, v.close_day AS close_day, "
         f"{_currency(scope)} AS currency "
         f"FROM {table} AS v WHERE {when} AND {been}")
-    unfiltered = filters is None or (filters.owner is None and filters.source is None
-                                     and filters.tag is None)
+    unfiltered = filters is None or not filters.narrows()
     if unfiltered and table == "current":  # read in place; the past is worth one copy
         conn.execute(f"CREATE TEMP VIEW facts AS {select}")
         return
@@ -198,6 +197,16 @@ def _keep(conn: sqlite3.Connection, filters) -> None:
                      (filters.source.lower(),))
     if filters.tag is not None:
         conn.execute("DELETE FROM temp.facts WHERE has_tag(tags, ?) = 0", (filters.tag.lower(),))
+    from pipecli.engine.figures import Search
+
+    if filters.narrow != Search():
+        from pipecli.engine.listing import search_clauses
+
+        clauses: list = []
+        params: dict = {}
+        search_clauses(filters.narrow, clauses, params, "currency",
+                       filters.narrow.currency or "", table="facts")
+        conn.execute(f"DELETE FROM temp.facts WHERE NOT ({' AND '.join(clauses)})", params)
 
 
 def timelines(conn: sqlite3.Connection, scope: Scope, where: str = "", params=None,

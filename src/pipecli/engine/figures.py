@@ -134,6 +134,21 @@ class Currencies:
 
 
 @dataclass(frozen=True)
+class Search:
+    """What a read command narrows the deals to beyond stage, status, owner, source, tag
+    (and the report's dates): the one filter set list, report, forecast, stale and next
+    share (engine.listing.search_clauses turns it into SQL)."""
+
+    text: str | None = None  # in name, company, contact, email or a note (loosely)
+    company: str | None = None  # the company, ignoring case
+    value_min: Decimal | None = None  # in the listed pipeline's currency: deals in other
+    value_max: Decimal | None = None  # currencies do not compare, and are left out
+    close_after: date | None = None  # expected close date on or after
+    close_before: date | None = None  # on or before
+    currency: str | None = None  # what value_min/value_max are in (the pipeline's)
+
+
+@dataclass(frozen=True)
 class Filters:
     """Which deals a report covers. since/until are days (inclusive); see docs/metrics.md for
     which date each figure filters on."""
@@ -143,6 +158,12 @@ class Filters:
     owner: str | None = None
     source: str | None = None
     tag: str | None = None
+    narrow: Search = Search()
+
+    def narrows(self) -> bool:
+        """Whether any filter leaves deals out (the dates only choose figures' windows)."""
+        return any(x is not None for x in (self.owner, self.source, self.tag)) or \
+            self.narrow != Search()
 
     def keeps(self, t: Timeline) -> bool:
         return ((self.owner is None or t.owner.lower() == self.owner.lower())

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from typing import Iterator
 
+from pipecli.engine.figures import Search
 from pipecli.errors import NotFound, UsageError
 from pipecli.models import OPEN, Deal, Workspace
 from pipecli.ops import find_stage
@@ -31,25 +29,19 @@ class Listing:
         return self._rows
 
 
-@dataclass(frozen=True)
-class Search:
-    """What `pipe list` narrows the deals to beyond stage, status, owner, source and tag."""
-
-    text: str | None = None  # in name, company, contact, email or a note (loosely)
-    company: str | None = None  # the company, ignoring case
-    value_min: Decimal | None = None  # in the listed pipeline's currency: deals in other
-    value_max: Decimal | None = None  # currencies do not compare, and are left out
-    close_after: date | None = None  # expected close date on or after
-    close_before: date | None = None  # on or before
-
-
-def _search(search: Search, clauses: list, params: dict, currency: str, home: str) -> None:
+def search_clauses(search: Search, clauses: list, params: dict, currency: str, home: str,
+                   table: str = "deals") -> None:
+    """SQL conditions (appended to `clauses`) for a Search over rows of `table` (deals, or
+    the report facts): text in name, company, contact, email or a note in effect; company;
+    value bounds in `home` currency (`currency`: the SQL of a row's currency); close-date
+    bounds."""
     if search.text:
         params["q"] = loose(search.text.strip())
-        fields = " OR ".join(f"instr(loose({c}), :q) > 0"
+        fields = " OR ".join(f"instr(loose(d.{c}), :q) > 0"
                              for c in ("name", "company", "contact", "email"))
-        clauses.append(f"({fields} OR EXISTS (SELECT 1 FROM events AS e WHERE e.deal = "
-                       f"deals.id AND e.in_effect = 1 AND e.note != '' AND "
+        clauses.append(f"(EXISTS (SELECT 1 FROM deals AS d WHERE d.id = {table}.id AND "
+                       f"({fields})) OR EXISTS (SELECT 1 FROM events AS e WHERE e.deal = "
+                       f"{table}.id AND e.in_effect = 1 AND e.note != '' AND "
                        f"instr(loose(e.note), :q) > 0))")  # a note taken back is gone
     if search.company is not None:
         clauses.append("fold(company) = :company")
@@ -101,7 +93,7 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
         params["tag"] = tag.lower()
     home = ws.pipeline(chosen)  # whose currency and rates order the values
     currency = _resolved_currency(ws, params)
-    _search(search, clauses, params, currency, home.currency)
+    search_clauses(search, clauses, params, currency, home.currency)
     base = " AND ".join(clauses) or "1 = 1"
     shown = base if status == "all" else f"{base} AND status = :status"
     if status != "all":
