@@ -197,9 +197,7 @@ def _keep(conn: sqlite3.Connection, filters) -> None:
                      (filters.source.lower(),))
     if filters.tag is not None:
         conn.execute("DELETE FROM temp.facts WHERE has_tag(tags, ?) = 0", (filters.tag.lower(),))
-    from pipecli.engine.figures import Search
-
-    if filters.narrow != Search():
+    if filters.narrow.active:
         from pipecli.engine.listing import search_clauses
 
         clauses: list = []

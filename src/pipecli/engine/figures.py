@@ -147,6 +147,13 @@ class Search:
     close_before: date | None = None  # on or before
     currency: str | None = None  # what value_min/value_max are in (the pipeline's)
 
+    @property
+    def active(self) -> bool:
+        """Whether it leaves any deal out (the currency alone does not)."""
+        return any(x is not None for x in (self.text, self.company, self.value_min,
+                                           self.value_max, self.close_after,
+                                           self.close_before))
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -163,7 +170,7 @@ class Filters:
     def narrows(self) -> bool:
         """Whether any filter leaves deals out (the dates only choose figures' windows)."""
         return any(x is not None for x in (self.owner, self.source, self.tag)) or \
-            self.narrow != Search()
+            self.narrow.active
 
     def keeps(self, t: Timeline) -> bool:
         return ((self.owner is None or t.owner.lower() == self.owner.lower())
