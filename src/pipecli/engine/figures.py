@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
 from fractions import Fraction
 
-from pipecli.engine.facts import Timeline
 from pipecli.models import WON, Pipeline
 from pipecli.rounding import half_up
 from pipecli.money import STORE_PLACES, minor_units
@@ -171,18 +170,6 @@ class Filters:
         """Whether any filter leaves deals out (the dates only choose figures' windows)."""
         return any(x is not None for x in (self.owner, self.source, self.tag)) or \
             self.narrow.active
-
-    def keeps(self, t: Timeline) -> bool:
-        return ((self.owner is None or t.owner.lower() == self.owner.lower())
-                and (self.source is None or t.source.lower() == self.source.lower())
-                and (self.tag is None or self.tag.lower() in (x.lower() for x in t.tags)))
-
-    def in_window(self, moment: datetime | None) -> bool:
-        if moment is None:
-            return False
-        day = moment.date()
-        return (self.since is None or day >= self.since) and \
-               (self.until is None or day <= self.until)
 
 
 @dataclass(frozen=True)
