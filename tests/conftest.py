@@ -17,6 +17,14 @@ from pipecli.cli import main
 
 NOW = "2026-11-20T10:00:00+00:00"
 
+
+def pytest_addoption(parser):
+    """`pytest --regen-golden` rewrites tests/golden/ from what pipe prints now (test_golden)."""
+    parser.addoption("--regen-golden", action="store_true", default=False,
+                     help="rewrite the expected files of tests/golden/ instead of comparing "
+                          "(then review the diff)")
+
+
 PIPELINE_YAML = """\
 name: sales
 label: Test sales
