@@ -204,7 +204,10 @@ def _keep(conn: sqlite3.Connection, filters) -> None:
         params: dict = {}
         search_clauses(filters.narrow, clauses, params, "currency",
                        filters.narrow.currency or "", table="facts")
-        conn.execute(f"DELETE FROM temp.facts WHERE NOT ({' AND '.join(clauses)})", params)
+        # A deal without a value or close date makes its range clause NULL, not false:
+        # coalesce, so it is left out as `pipe list` leaves it out.
+        conn.execute(f"DELETE FROM temp.facts WHERE NOT coalesce(({' AND '.join(clauses)}), 0)",
+                     params)
 
 
 def timelines(conn: sqlite3.Connection, scope: Scope, where: str = "", params=None,
