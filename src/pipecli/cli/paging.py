@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from typing import Iterator
 
 # Commands whose output is read, not acted on (and which never ask a question).
-PAGED = frozenset({"list", "show", "log", "report", "forecast", "stale", "next", "stages",
-                   "templates", "help"})
+PAGED = frozenset({"list", "show", "log", "report", "forecast", "stale", "next", "board",
+                   "stages", "templates", "help"})
 FLAG = "--no-pager"
 
 

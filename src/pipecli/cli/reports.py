@@ -1,7 +1,8 @@
-"""Reading the pipeline: pipe report, forecast, stale, next."""
+"""Reading the pipeline: pipe report, forecast, stale, next, board."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -189,3 +190,61 @@ def next_(
             p.currency, search, company, value_min, value_max, close_after, close_before)),
         limit, ws)
     render.emit(views.next_view(ranked, p, limit, currencies), format_name(fmt))
+
+
+class BoardSort(str, Enum):
+    """How `pipe board` orders the deals of each column (engine.board.SORTS)."""
+
+    value = "value"
+    updated = "updated"
+    close = "close"
+    name = "name"
+    created = "created"
+
+
+@app.command()
+def board(
+    *,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Deals shown per stage "
+                                       "(the rest are counted: +N more).")] = 5,
+    sort: Annotated[BoardSort, typer.Option("--sort", case_sensitive=False, help="Order of "
+                                            "each stage's deals: value (largest first), "
+                                            "updated, created (oldest first), close "
+                                            "(soonest first), name.")] = BoardSort.value,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the order.")] = False,
+    as_of: AsOfOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    search: SearchOpt = None,
+    company: CompanyOpt = None,
+    value_min: ValueMinOpt = None,
+    value_max: ValueMaxOpt = None,
+    close_after: CloseAfterOpt = None,
+    close_before: CloseBeforeOpt = None,
+    file: FileOpt = None,
+    pipeline: PipelineOpt = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """The open deals as a board of columns, one per open stage, each headed by its deal
+    count, value and weighted value, with its top deals by value (or --sort); the columns
+    fit the terminal, wrapping into rows when there are more stages than fit.
+
+    Example: pipe board -n 3 --owner dana
+    """
+    from pipecli.engine import board as engine
+    from pipecli.output import board_view, render
+
+    moment = report_moment(as_of)
+    ws, store = open_workspace(file)
+    p = ws.pipeline(pipeline)
+    filters = report_filters(owner=owner, source=source, tag=tag, narrow=search_of(
+        p.currency, search, company, value_min, value_max, close_after, close_before))
+    result = engine.board(store, p, moment, filters, limit=limit, sort=sort.value,
+                          reverse=reverse, ws=ws)
+    board_view.emit_board(result, format_name(fmt))
+    if result.stray_count:
+        n = result.stray_count
+        render.warn(f"{n} open deal{'s are' if n != 1 else ' is'} at a stage {p.name!r} does "
+                    f"not define and so on no column ({', '.join(result.strays)}"
+                    f"{', …' if n > len(result.strays) else ''}); run `pipe check`")
