@@ -140,7 +140,7 @@ def _summary(c, board: Board) -> str:
 def board_document(board: Board, fmt: str) -> Document:
     """Plain and markdown: a section per stage (a heading with its figures, then its deals
     as a table and "+N more"); csv/tsv: the shown deals; json: board_payload."""
-    cur, p = board.currencies, board.pipeline
+    cur = board.currencies
     markdown = fmt == "markdown"
 
     def text(value: str) -> str:  # a table cell: a | would end it in Markdown
