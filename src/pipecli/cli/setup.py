@@ -147,6 +147,24 @@ def completion(
     render.out(shell_completion.script(shell))
 
 
+@app.command()
+def manpage() -> None:
+    """Print the man page (roff): every command and option, environment and exit codes.
+
+    Example: pipe manpage > ~/.local/share/man/man1/pipe.1
+    """
+    from importlib import resources
+
+    from pipecli.errors import PipeError
+    from pipecli.output import render
+
+    try:
+        page = resources.files("pipecli.docs").joinpath("pipe.1").read_text("utf-8")
+    except OSError:  # a copy installed without its package data
+        raise PipeError("this copy of pipe was installed without its man page") from None
+    render.write(page)
+
+
 @app.command("help")
 def help_(
     topic: Annotated[str, typer.Argument(metavar="[TOPIC]", help="A topic; none lists them.")]
@@ -163,6 +181,7 @@ def help_(
 
     if not topic:
         render.out("Topics: " + ", ".join(scaffold.HELP_TOPICS) + " (pipe help TOPIC); "
-                   "each command's options: pipe COMMAND -h")
+                   "each command's options: pipe COMMAND -h; all of it as a man page: "
+                   "pipe manpage")
         return
     render.out(scaffold.help_text(topic).rstrip("\n"))
