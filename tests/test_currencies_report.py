@@ -520,8 +520,8 @@ def test_the_table_never_cuts_an_amount(run, spread, monkeypatch, columns):
     # A column left out for want of room is named.
     said = " ".join(now.split())
     header = next(line for line in now.splitlines() if "Stage" in line)
-    assert "Prob." in header or "(Prob. not shown: too wide for " \
-        f"{columns} columns; -o plain shows every column)" in said, now
+    assert "Prob." in header or "hidden: prob. (widen the terminal or use -o plain)" \
+        in said, now
 
 
 def test_plain_and_markdown_keep_amounts_on_one_line_whole(run, spread):
@@ -540,12 +540,12 @@ def test_a_narrow_table_names_the_columns_it_leaves_out(run, folder, monkeypatch
     out = run("list", "-o", "table").out
     assert whole("12,500", out)
     note = " ".join(out.split())
-    # ID 8 + Name 24 (it may wrap) + Stage 11 + Value 6, and 3 a column: 60 without them.
-    assert "(Company, Owner and Close not shown: too wide for 60 columns; -o plain shows " \
-           "every column)" in note, out
+    # ID 8 + Name 16 (wrapping) + Stage 11 + Value 6 + Close 10, and 3 a column: over 60;
+    # the owner (5) fits once company and close are out.
+    assert "hidden: company, close (widen the terminal or use -o plain)" in note, out
     monkeypatch.setenv("COLUMNS", "200")
     wide = run("list", "-o", "table").out
-    assert "not shown" not in wide and "Northwind Traders" in wide
+    assert "hidden:" not in wide and "Northwind Traders" in wide
 
 
 def test_by_currency_shows_each_group_in_its_own_currency(run, folder, monkeypatch):

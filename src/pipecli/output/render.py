@@ -71,12 +71,15 @@ class Stream:
 
 @dataclass
 class Chart:
-    """Horizontal bars (drawn in the table format only): label, size, text beside the bar;
-    `short` are shorter texts used instead when the full ones do not fit the terminal."""
+    """Horizontal bars (drawn in the table format only): label, size and the figures beside
+    the bar, under `headings`; `short` picks the figures (by position) kept when all of them
+    do not fit the terminal; `empty` is said instead of bars that are all 0."""
 
     title: str
-    bars: list[tuple[str, float, str]]
-    short: list[str] | None = None
+    bars: list[tuple[str, float, Sequence[str]]]
+    headings: Sequence[str] = ()
+    short: Sequence[int] | None = None
+    empty: str = ""
 
 
 @dataclass
@@ -299,11 +302,9 @@ def emit_document(doc: Document, fmt: str | None) -> None:
         if isinstance(section, (str, list)):
             lines = [section] if isinstance(section, str) else section
             if fmt == "table":
-                from rich.text import Text
+                from pipecli.output.terminal import emit_lines
 
-                style = "bold" if isinstance(section, str) else None  # a heading
-                for line in lines:
-                    console().print(Text(shown(line), style=style))
+                emit_lines([shown(line) for line in lines], bold=isinstance(section, str))
             else:
                 prefix = "# " if fmt == "markdown" and isinstance(section, str) else ""
                 out("\n".join(prefix + shown(line) for line in lines))

@@ -120,14 +120,13 @@ def report_document(report: PipelineReport) -> Document:
             f"{report.as_of.strftime('%Y-%m-%d %H:%M')}"
     described = _describe_filters(report)
     funnel = [s for s in report.stages if s.reached is not None]
-    amounts = [money_plain(cell(s, "reached_value"), c) for s in funnel]
-    wide = max([12] + [len(a) for a in amounts])  # amounts per currency are longer
-    conversions = [pct_text(s.conversion) if s.conversion is not None else ""
-                   for s in funnel]
+    # Beside each bar the figures of the stage flow table, under its headings; on a
+    # narrow terminal only the count and the conversion.
     chart = Chart("Funnel: deals that reached each stage", [
-        (s.label, s.reached, f"{s.reached:>5}  {amount:>{wide}}  {conversion:>6}")
-        for s, amount, conversion in zip(funnel, amounts, conversions)],
-        short=[f"{s.reached:>5}  {conversion:>6}" for s, conversion in zip(funnel, conversions)])
+        (s.label, s.reached, (str(s.reached), money_plain(cell(s, "reached_value"), c),
+                              pct_text(s.conversion) if s.conversion is not None else ""))
+        for s in funnel], headings=("Reached", "Value", "Conv."), short=(0, 2),
+        empty="No deal has entered the funnel.")
     now_view = View(
         [Column("Stage", bold=True), Column("Prob.", "percent", drop=1),
          Column("Deals", "number"), Column("Value", "money"), Column("Weighted", "money"),

@@ -13,6 +13,7 @@ from typing import Iterable
 from pipecli.models import Deal, Event, Kind, Pipeline, Workspace
 from pipecli.output.render import Column, Stream, View, per_currency, shown
 from pipecli.engine.figures import Currencies, to_money, weighted
+from pipecli.rounding import half_up
 from pipecli.output.shown import currency_note, json_days, json_rate, listed, timeline_brief
 from pipecli.values import format_money, parse_stored_money, round_money
 
@@ -249,8 +250,11 @@ def stale_view(alerts: Iterable, pipeline: Pipeline) -> Stream:
         return dict(timeline_brief(a.deal, pipeline), kind=a.kind,
                     overdue_days=json_days(a.overdue_days), limit=a.limit, found=a.actual)
 
-    columns = [Column("ID", bold=True), Column("Name"), Column("Stage"), Column("Alert"),
-               Column("Found"), Column("Limit", drop=1), Column("Overdue d", "days")]
+    # What was found ("idle 20.5 days", "3 days past") says which alert it is: on a
+    # narrow terminal the Alert column goes first, then the rule broken, then the stage.
+    columns = [Column("ID", bold=True), Column("Name"), Column("Stage", drop=1),
+               Column("Alert", drop=3), Column("Found"), Column("Limit", drop=2),
+               Column("Overdue d", "days")]
     matched = getattr(alerts, "matched", None)  # with --limit: how many alerts in all
 
     def notes() -> list[str]:
@@ -281,9 +285,11 @@ def next_view(ranked, pipeline: Pipeline, limit: int, cur: Currencies | None = N
         brief = timeline_brief(r.deal, pipeline)
         score = to_money(r.score, r.score_currency)
         weighted_value = brief["weighted_value"]  # rounded to the deal's minor units
-        rows.append([i, r.deal.id, r.deal.name, brief["stage_label"],
+        # People read the facts, then the score's parts: Weighted × Urgency = Score.
+        rows.append([i, r.deal.id, r.deal.name, brief["stage_label"], r.idle_days,
+                     r.deal.close_date,
                      {brief["currency"]: weighted_value} if labelled else weighted_value,
-                     r.idle_days, r.deal.close_date,
+                     half_up(1 + r.staleness + r.closeness, 2),
                      {r.score_currency: score} if labelled else score])
         machine.append([i, r.deal.id, r.deal.name, brief["stage_label"], weighted_value,
                         brief["currency"], json_days(r.idle_days), r.deal.close_date, score,
@@ -292,22 +298,32 @@ def next_view(ranked, pipeline: Pipeline, limit: int, cur: Currencies | None = N
                             staleness=json_rate(r.staleness), closeness=json_rate(r.closeness),
                             idle_days=json_days(r.idle_days), days_to_close=r.days_to_close))
     columns = [Column("#", "number"), Column("ID", bold=True), Column("Name"),
-               Column("Stage"), Column("Weighted", "money"), Column("Idle d", "days", drop=2),
-               Column("Close", "date", drop=1), Column("Score", "money")]
+               Column("Stage"), Column("Weighted", "money"), Column("Idle d", "days"),
+               Column("Close", "date"), Column("Score", "money")]
     # csv/tsv: bare numbers, each amount's currency in a column beside it when labelled.
     picked = [k for k in range(10) if labelled or k not in (5, 9)]
+    # On a narrow terminal the parts give way (the close date last) and the legend stays.
+    shown_columns = columns[:4] + [Column("Idle d", "days", drop=4),
+                                   Column("Close", "date", drop=1),
+                                   Column("Weighted", "money", drop=3),
+                                   Column("Urgency", "number", drop=2), columns[7]]
     machine_view = View([(columns[:5] + [Column("Currency")] + columns[5:] +
                           [Column("Score currency")])[k] for k in picked],
                         [[row[k] for k in picked] for row in machine], None)
-    notes = [] if ranked else ["No open deals."]
+    notes = [NEXT_LEGEND] if rows else ["No open deals."]
     if cur.split:
         notes = [f"Deals in {listed(cur.present)} and no rate for {listed(cur.missing)}: scores "
                  f"in different currencies do not compare, so each currency is ranked on "
                  f"its own; add `rates:` to the pipeline file to rank them together."] + notes
     elif cur.converted:
         notes = currency_note(cur, "scores") + notes
-    return View(columns, rows, payload, currency=cur.label or "", notes=notes,
+    return View(shown_columns, rows, payload, currency=cur.label or "", notes=notes,
                 machine=machine_view)
+
+
+# pipe next's table explains its score (docs/metrics.md, "Attention ranking").
+NEXT_LEGEND = ("Score = Weighted × Urgency; Urgency = 1 + idle days ÷ rot days (≤ 2) + "
+               "nearness of the close date (≤ 1; 2 once passed).")
 
 
 def log_view(entries, ws: Workspace) -> View:
