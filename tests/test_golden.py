@@ -39,6 +39,7 @@ SCREENS = {
     "next": ["next"],
     "stale": ["stale"],
     "forecast": ["forecast"],
+    "board": ["board"],
 }
 
 
