@@ -55,7 +55,7 @@ def test_add_at_a_closing_stage_is_refused(run, workspace):
 
 def test_move_by_stage_next_and_back(run, workspace):
     deal_id = add(run, "Acme", "--email", "a@acme.com", "--at", "2026-11-01")
-    assert run("move", deal_id, "--next", "--at", "2026-11-02").code == 0
+    assert run("move", deal_id, "--forward", "--at", "2026-11-02").code == 0
     assert deal(run, deal_id)["stage"] == "qualification"
     assert run("move", deal_id, "proposal", "--at", "2026-11-03", "--note", "sent").code == 0
     assert run("move", deal_id, "--back", "--at", "2026-11-04").code == 0
@@ -94,14 +94,19 @@ def test_move_past_the_ends_is_refused(run, workspace):
     deal_id = add(run, "Acme")
     assert run("move", deal_id, "--back").code == 1
     run("move", deal_id, "proposal")
-    result = run("move", deal_id, "--next")
+    result = run("move", deal_id, "--forward")
     assert result.code == 1 and "last open stage" in result.err
 
 
 def test_move_needs_exactly_one_target(run, workspace):
     deal_id = add(run, "Acme")
     assert run("move", deal_id).code == 2
-    assert run("move", deal_id, "proposal", "--next").code == 2
+    assert run("move", deal_id, "--forward", "--back").code == 2
+    # with --forward every word is a deal: a stage is not one
+    assert "no deal matches 'proposal'" in run("move", deal_id, "proposal", "--forward").err
+    # --next is the next step now: what looks like an option is not taken as its text
+    stepped = run("move", deal_id, "--next", "--at", "2026-11-02")
+    assert stepped.code == 2 and "--forward" in stepped.err
 
 
 def test_move_to_won_stage_wins_and_to_lost_stage_points_to_pipe_lost(run, workspace):
@@ -300,7 +305,7 @@ def test_ctrl_c_is_one_line_and_exit_130(run, workspace, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ops, "move", interrupted)
+    monkeypatch.setattr(ops, "apply", interrupted)
     result = run("move", deal_id, "proposal")
     assert result.code == 130
     assert result.err == "pipe: error: interrupted; nothing was changed\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import PIPELINE_YAML
-from pipecli import ops
+from pipecli import journal, ops
 from pipecli.engine.report import one_pipeline, report
 from pipecli.errors import InvalidConfig, PipeError
 from pipecli.pipeline import load_workspace, parse_workspace
@@ -52,7 +52,7 @@ def play(folder: Path, store_file: str, actions):
             elif kind == "rm":
                 ops.remove(store, ws, deal, at=at)
             elif kind in ("undo", "redo"):
-                ops.undo(store, ws, redo=kind == "redo")
+                journal.undo(store, ws, redo=kind == "redo")
             else:
                 ops.edit(store, ws, deal, fields={"value": Decimal(value)}, at=at)
         except PipeError:

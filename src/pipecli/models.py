@@ -40,6 +40,7 @@ class Kind(StrEnum):
     HANDED_OFF = "handed_off"
     RETURNED = "returned"
     DELETED = "deleted"
+    DONE = "done"  # the deal's next step was carried out (an activity); sets the next one
     UNDONE = "undone"
     REDONE = "redone"
 
@@ -53,7 +54,7 @@ EVENT_KINDS = tuple(k.value for k in Kind)
 # people tagging one deal on two branches both keep their tag).
 SETTABLE_FIELDS = ("pipeline", "stage", "status", "name", "value", "probability", "company",
                    "contact", "email", "owner", "source", "close_date", "lost_reason",
-                   "currency", "external_id")
+                   "currency", "external_id", "next_step", "next_due", "next_owner")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Stage:
     sla_hours: int | None = None
     outcome: str | None = None  # None for open stages, else "won" or "lost"
     handoff: tuple[str, str | None] | None = None  # (pipeline, stage) a deal moves on to
+    needs_next_step: bool | None = None  # an open deal here must have one (None: pipeline's)
+    default_next_step: tuple[str, str] | None = None  # (text, due word) given on entering
 
     @property
     def status(self) -> str:
@@ -87,6 +90,7 @@ class Pipeline:
     lost_reasons: tuple[str, ...] = ()
     # Exchange rates into `currency`: (code, units of `currency` one unit of code is worth).
     rates: tuple[tuple[str, Decimal], ...] = ()
+    next_step_required: bool = False  # every open deal needs a next step (stages may differ)
 
     def stage(self, key: str) -> Stage | None:
         for s in self.stages:
@@ -109,6 +113,13 @@ class Pipeline:
 
     def index(self, key: str) -> int:
         return [s.key for s in self.stages].index(key)
+
+    def needs_next_step(self, stage: Stage) -> bool:
+        """Whether an open deal at this stage without a next step needs attention."""
+        if stage.outcome:
+            return False
+        return self.next_step_required if stage.needs_next_step is None \
+            else stage.needs_next_step
 
 
 @dataclass(frozen=True)
@@ -166,6 +177,9 @@ class Deal:
     closed_at: datetime | None = None
     currency: str = ""  # ISO 4217 code; "" = the pipeline's currency
     external_id: str = ""  # the id the source system gave it, exactly as written there
+    next_step: str = ""  # the one open action that advances the deal ("" = none)
+    next_due: "Due | None" = None  # when the next step is due
+    next_owner: str = ""  # who takes the next step ("" = the deal's owner)
 
     def with_changes(self, **changes) -> "Deal":
         return replace(self, **changes)
@@ -176,6 +190,40 @@ class Deal:
 
 
 DEAL_FIELDS = tuple(f.name for f in fields(Deal))
+
+
+@dataclass(frozen=True, order=True)
+class Due:
+    """When a next step is due: a day (due all that day, overdue the day after), or a
+    moment when a time of day was given (overdue once it has passed)."""
+
+    day: date
+    moment: datetime | None = None  # aware; None = the whole day
+
+    @classmethod
+    def parse_stored(cls, text: str) -> "Due":
+        """A stored due: YYYY-MM-DD, or an ISO date-time with its offset (ValueError)."""
+        if len(text) == 10:
+            return cls(date.fromisoformat(text))
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise ValueError(f"{text!r} has no UTC offset")
+        return cls(moment.date(), moment)
+
+    def stored(self) -> str:
+        return self.day.isoformat() if self.moment is None else \
+            self.moment.isoformat(timespec="seconds")
+
+    def overdue(self, at: datetime) -> bool:
+        """Past due at `at` (aware): a day once it has ended in at's time zone."""
+        if self.moment is not None:
+            return self.moment < at
+        return self.day < at.date()
+
+    def __str__(self) -> str:
+        if self.moment is None:
+            return self.day.isoformat()
+        return self.moment.strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)
@@ -198,6 +246,12 @@ class Event:
     prev: str = ""
     target: str = ""  # the event an undone/redone event reverts
     note: str = ""
+    batch: str = ""  # the first event of the command that recorded it ("" = that one)
+
+    @property
+    def group(self) -> str:
+        """The command this event came from (its first event's id): what undo takes back."""
+        return self.batch or self.id
 
     @property
     def order(self) -> tuple:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from pipecli import money
 from pipecli.errors import Ambiguous, NotFound, RuleViolation, UsageError
-from pipecli.models import (LOST, OPEN, SETTABLE_FIELDS, WON, Deal, Event, Kind, Pipeline,
-                            Stage, Workspace)
+from pipecli.models import (LOST, OPEN, SETTABLE_FIELDS, WON, Deal, Due, Event, Kind,
+                            Pipeline, Stage, Workspace)
 from pipecli.store import Snapshot, Store, Transaction
 from pipecli.store.codec import deal_to_row
 from pipecli.store.codec import DEAL_COLUMNS
@@ -24,6 +24,34 @@ from pipecli.values import format_time, new_id, now
 MAX_CANDIDATES = 10
 PLACE = {"pipeline", "stage", "status"}
 MAX_TAGS = 50  # every value is bounded, so no accepted command can grow a log line unreadable
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A next step to give a deal: what to do, when it is due, who does it. An empty text
+    takes the deal's next step away."""
+
+    text: str
+    due: Due | None = None
+    owner: str = ""
+
+
+def _follow(deal: Deal, follow: FollowUp | None, entered: Stage | None,
+            at: datetime) -> Deal:
+    """The deal with its next step as a change leaves it: the one given; else, entering a
+    stage with a default step and having none, that default (due counted from `at`)."""
+    if follow is not None:
+        if not follow.text:
+            return deal.with_changes(next_step="", next_due=None, next_owner="")
+        return deal.with_changes(next_step=follow.text, next_due=follow.due,
+                                 next_owner=follow.owner)
+    if entered is not None and entered.default_next_step and not deal.next_step:
+        from pipecli import dates
+
+        text, due_word = entered.default_next_step
+        day = dates.parse(due_word, at.astimezone()).date()
+        return deal.with_changes(next_step=text, next_due=Due(day), next_owner="")
+    return deal
 
 
 @dataclass(frozen=True)
@@ -135,8 +163,9 @@ def _record(tx: Transaction, before: Deal | None, after: Deal | None, kind: Kind
 
 
 def add(store: Store, pipeline: Pipeline, *, name: str, fields: dict, stage: str | None = None,
-        note: str = "", at: datetime | None = None) -> Change:
-    """Create a deal, at the first stage unless told otherwise; returns the change."""
+        note: str = "", at: datetime | None = None, follow: FollowUp | None = None) -> Change:
+    """Create a deal, at the first stage unless told otherwise (with its next step, or the
+    stage's default one); returns the change."""
     target = find_stage(pipeline, stage) if stage else pipeline.open_stages[0]
     if target.outcome:
         raise RuleViolation(f"a deal cannot be added at closing stage {target.key!r}; add it, "
@@ -145,26 +174,43 @@ def add(store: Store, pipeline: Pipeline, *, name: str, fields: dict, stage: str
         at = _moment(tx, at, None)
         deal = Deal(id=new_id(tx.taken_ids()), pipeline=pipeline.name, name=name,
                     stage=target.key, status=OPEN, created_at=at, updated_at=at, **fields)
+        deal = _follow(deal, follow, target, at)
         _check_requires(deal, target)
         return _record(tx, None, deal, Kind.CREATED, at, note=note)
 
 
 def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, step: int = 0,
-         to_pipeline: str | None = None, note: str = "", at: datetime | None = None) -> Change:
+         to_pipeline: str | None = None, note: str = "", at: datetime | None = None,
+         follow: FollowUp | None = None) -> Change:
     """Move a deal to a stage, or step it forward/back through the open stages; with
     to_pipeline, over to another pipeline of the file. Entering a stage that declares a
     hand-off carries the deal on to the other pipeline at once."""
-    with store.write() as tx:
-        deal = resolve(tx, ref)
+    return apply(store, ws, Selection((ref,)), Move(stage, step, to_pipeline, note, at,
+                                                     follow))[0]
+
+
+@dataclass(frozen=True)
+class Move:
+    """`pipe move` for one deal, in a transaction (see move)."""
+
+    stage: str | None = None
+    step: int = 0
+    to_pipeline: str | None = None
+    note: str = ""
+    at: datetime | None = None
+    follow: FollowUp | None = None
+
+    def __call__(self, tx: Transaction, ws: Workspace, deal: Deal) -> Change:
+        note, stage, follow = self.note, self.stage, self.follow
         pipeline = _pipeline_of(ws, deal)
-        if to_pipeline is not None and ws.pipeline(to_pipeline).name != deal.pipeline:
-            return _transfer(tx, deal, ws.pipeline_of(deal), ws.pipeline(to_pipeline), stage,
-                             Kind.MOVED, _moment(tx, at, deal), note)
-        if stage is not None:
-            target = find_stage(pipeline, stage)
-        else:
-            target = _step(pipeline, deal, step)
+        if self.to_pipeline is not None and ws.pipeline(self.to_pipeline).name != deal.pipeline:
+            return _transfer(tx, deal, ws.pipeline_of(deal), ws.pipeline(self.to_pipeline),
+                             stage, Kind.MOVED, _moment(tx, self.at, deal), note, follow)
+        target = find_stage(pipeline, stage) if stage is not None else \
+            _step(pipeline, deal, self.step)
         if target.key == deal.stage:
+            if follow is not None:  # nothing to move, but the next step is still news
+                return Edit({}, note=note, at=self.at, follow=follow)(tx, ws, deal)
             return Change(deal, deal, None)
         if deal.status == WON and target.outcome == WON:
             pass  # on to a post-purchase stage: the deal stays won
@@ -175,9 +221,9 @@ def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, ste
             raise RuleViolation(f"to close deal {deal.id} as lost, run `pipe lost {deal.id} "
                                 f"--reason ...`")
         elif target.outcome == WON:
-            return _close_won(tx, deal, target, None, note, _moment(tx, at, deal))
-        at = _moment(tx, at, deal)
-        after = deal.with_changes(stage=target.key, updated_at=at)
+            return _close_won(tx, deal, target, None, note, _moment(tx, self.at, deal), follow)
+        at = _moment(tx, self.at, deal)
+        after = _follow(deal.with_changes(stage=target.key, updated_at=at), follow, target, at)
         _check_requires(after, target)
         change = _record(tx, deal, after, Kind.MOVED, at, note=note)
         if target.handoff:
@@ -189,7 +235,8 @@ def move(store: Store, ws: Workspace, ref: str, *, stage: str | None = None, ste
 
 
 def _transfer(tx: Transaction, deal: Deal, source: Pipeline | None, target: Pipeline,
-              stage: str | None, kind: Kind, at: datetime, note: str) -> Change:
+              stage: str | None, kind: Kind, at: datetime, note: str,
+              follow: FollowUp | None = None) -> Change:
     """Carry an open deal over to another pipeline (its history goes with it)."""
     if deal.status != OPEN:
         raise RuleViolation(f"deal {deal.id} is {deal.status}; only open deals change pipeline")
@@ -201,6 +248,7 @@ def _transfer(tx: Transaction, deal: Deal, source: Pipeline | None, target: Pipe
     currency = deal.currency or (source.currency if source else "")
     after = deal.with_changes(pipeline=target.name, stage=into.key, updated_at=at,
                               currency="" if currency == target.currency else currency)
+    after = _follow(after, follow, into, at)
     _check_requires(after, into)
     return _record(tx, deal, after, kind, at, note=note)
 
@@ -243,42 +291,64 @@ def _step(pipeline: Pipeline, deal: Deal, step: int) -> Stage:
 
 
 def _close_won(tx: Transaction, deal: Deal, target: Stage, value: Decimal | None, note: str,
-               at: datetime) -> Change:
+               at: datetime, follow: FollowUp | None = None) -> Change:
     after = deal.with_changes(stage=target.key, status=WON, closed_at=at, updated_at=at,
                               value=deal.value if value is None else value)
+    after = _follow(after, follow, target, at)
     return _record(tx, deal, after, Kind.WON, at, note=note)
 
 
 def win(store: Store, ws: Workspace, ref: str, *, value: Decimal | None = None, note: str = "",
         at: datetime | None = None) -> Change:
     """Close a deal as won (at the pipeline's first won stage), optionally at a final value."""
-    with store.write() as tx:
-        deal = resolve(tx, ref)
+    return apply(store, ws, Selection((ref,)), Win(value, note, at))[0]
+
+
+@dataclass(frozen=True)
+class Win:
+    """`pipe won` for one deal, in a transaction (see win)."""
+
+    value: Decimal | None = None
+    note: str = ""
+    at: datetime | None = None
+
+    def __call__(self, tx: Transaction, ws: Workspace, deal: Deal) -> Change:
         pipeline = _pipeline_of(ws, deal)
         if deal.status != OPEN:
             raise RuleViolation(f"deal {deal.id} is already {deal.status}"
                                 + (f"; run `pipe reopen {deal.id}` first" if deal.status == LOST
                                    else ""))
-        if value is not None:
-            _check_places(value, deal, pipeline)
-        return _close_won(tx, deal, pipeline.won_stage, value, note, _moment(tx, at, deal))
+        if self.value is not None:
+            _check_places(self.value, deal, pipeline)
+        return _close_won(tx, deal, pipeline.won_stage, self.value, self.note,
+                          _moment(tx, self.at, deal))
 
 
 def lose(store: Store, ws: Workspace, ref: str, *, reason: str, note: str = "",
          at: datetime | None = None) -> Change:
     """Close a deal as lost, with a reason (one of lost_reasons when the pipeline lists them)."""
-    with store.write() as tx:
-        deal = resolve(tx, ref)
+    return apply(store, ws, Selection((ref,)), Lose(reason, note, at))[0]
+
+
+@dataclass(frozen=True)
+class Lose:
+    """`pipe lost` for one deal, in a transaction (see lose)."""
+
+    reason: str
+    note: str = ""
+    at: datetime | None = None
+
+    def __call__(self, tx: Transaction, ws: Workspace, deal: Deal) -> Change:
         pipeline = _pipeline_of(ws, deal)
         if deal.status != OPEN:
             raise RuleViolation(f"deal {deal.id} is already {deal.status}"
                                 + (f"; run `pipe reopen {deal.id}` first" if deal.status == WON
                                    else ""))
-        reason = _known_reason(pipeline, reason)
-        at = _moment(tx, at, deal)
+        reason = _known_reason(pipeline, self.reason)
+        at = _moment(tx, self.at, deal)
         after = deal.with_changes(stage=pipeline.lost_stage.key, status=LOST, closed_at=at,
                                   updated_at=at, lost_reason=reason)
-        return _record(tx, deal, after, Kind.LOST, at, note=note)
+        return _record(tx, deal, after, Kind.LOST, at, note=self.note)
 
 
 def _check_places(value: Decimal, deal: Deal, pipeline: Pipeline, *, what: str = "") -> None:
@@ -336,12 +406,30 @@ def last_open_stage(tx: Snapshot, pipeline: Pipeline, deal: Deal) -> Stage:
 
 
 def edit(store: Store, ws: Workspace, ref: str, *, fields: dict, add_tags=(), remove_tags=(),
-         note: str = "", at: datetime | None = None) -> Change:
+         note: str = "", at: datetime | None = None, follow: FollowUp | None = None,
+         due: Due | None = None) -> Change:
     """Change a deal's fields; the event sets only the fields that change."""
-    with store.write() as tx:
-        deal = resolve(tx, ref)
+    return apply(store, ws, Selection((ref,)), Edit(fields, tuple(add_tags),
+                                                    tuple(remove_tags), note, at, follow,
+                                                    due))[0]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """`pipe edit` (and `pipe note`) for one deal, in a transaction (see edit). `due` alone
+    puts the deal's next step off to another day."""
+
+    fields: dict
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    note: str = ""
+    at: datetime | None = None
+    follow: FollowUp | None = None
+    due: Due | None = None
+
+    def __call__(self, tx: Transaction, ws: Workspace, deal: Deal) -> Change:
         pipeline = _pipeline_of(ws, deal)
-        fields = dict(fields)
+        fields = dict(self.fields)
         if fields.get("currency") == pipeline.currency:
             fields["currency"] = ""  # the pipeline's own currency is kept implicitly
         if fields.get("value") is not None or "currency" in fields:
@@ -351,149 +439,111 @@ def edit(store: Store, ws: Workspace, ref: str, *, fields: dict, add_tags=(), re
                               what=f"--value {changed.value}" if "value" in fields else
                               f"the deal's value {changed.value}")
         tags = list(fields.pop("tags", deal.tags))
-        tags += [t for t in add_tags if t not in tags]
-        tags = [t for t in tags if t not in set(remove_tags)]
-        after = deal.with_changes(**fields, tags=tuple(tags))
+        tags += [t for t in self.add_tags if t not in tags]
+        tags = [t for t in tags if t not in set(self.remove_tags)]
+        after = _follow(deal.with_changes(**fields, tags=tuple(tags)), self.follow, None,
+                        deal.updated_at)
+        if self.due is not None:
+            if not after.next_step:
+                raise UsageError(f"deal {deal.id} has no next step to put off; give one with "
+                                 f"--next TEXT")
+            after = after.with_changes(next_due=self.due)
         sets, added, removed = field_sets(deal, after)
-        if not (sets or added or removed) and not note:
+        if not (sets or added or removed) and not self.note:
             return Change(deal, deal, None)
         stage = pipeline.stage(deal.stage)
         if stage is not None and deal.status == OPEN:
             _check_requires(after, stage)
-        return _record(tx, deal, after, Kind.EDITED, _moment(tx, at, deal), note=note)
+        return _record(tx, deal, after, Kind.EDITED, _moment(tx, self.at, deal), note=self.note)
 
 
 def remove(store: Store, ws: Workspace, ref: str, *, note: str = "",
            at: datetime | None = None) -> Change:
     """Delete a deal from the current deals; its history stays (undo brings it back)."""
-    with store.write() as tx:
-        deal = resolve(tx, ref)
-        return _record(tx, deal, None, Kind.DELETED, _moment(tx, at, deal), note=note)
-
-
-def history(store: Store, ref: str) -> tuple[Deal, list[Event], set[str]]:
-    """A deal, its events in the order they take effect, and the ids of those in effect."""
-    from pipecli.engine.fold import effect_order
-
-    with store.read() as snap:
-        deal = resolve(snap, ref)
-        events = sorted(snap.events(deal.id), key=effect_order)
-        return deal, events, {e.id for e in events if snap.in_effect(e.id)}
-
-
-class Entry(NamedTuple):
-    """One event of `pipe log`, with what it needs to be shown."""
-
-    event: Event
-    name: str  # the deal's name (its last, for a deleted deal)
-    in_effect: bool
-    currency: str  # the deal's own currency at the event ("" = its pipeline's)
-    pipeline: str  # the deal's pipeline at the event
-
-
-def recent(store: Store, count: int, ref: str | None = None) -> list[Entry]:
-    """The latest events in recording order (newest first), each with the deal's name,
-    whether it is in effect, and the deal's currency and pipeline as they were then; of
-    one deal when ref is given. Read by index: the cost does not grow with the history."""
-    with store.read() as snap:
-        if ref is not None:
-            deal_id = _any_deal_id(snap, ref)
-            chosen = snap.recent(count, "WHERE deal = ?", (deal_id,))
-        else:
-            chosen = snap.recent(count)
-        names: dict[str, str] = {}
-        entries = []
-        for e in chosen:
-            if e.deal_id not in names:
-                names[e.deal_id] = _name_of(snap, e.deal_id)
-            then = snap.conn.execute(
-                "SELECT currency, pipeline FROM versions WHERE deal_id = ? AND valid_from <= ? "
-                "ORDER BY valid_from DESC LIMIT 1", (e.deal_id, int(e.at.timestamp()))
-            ).fetchone() or ("", e.sets.get("pipeline", ""))
-            entries.append(Entry(e, names[e.deal_id], snap.in_effect(e.id), *then))
-        return entries
-
-
-def _any_deal_id(snap: Snapshot, ref: str) -> str:
-    """A current deal's id, or — for the history of a deleted deal — an id (or unique id
-    prefix) that the events know."""
-    try:
-        return resolve(snap, ref).id
-    except NotFound:
-        needle = ref.strip().lower()
-        if not (needle.isalnum() and needle.isascii()):
-            raise
-        ids = [row[0] for row in snap.conn.execute(
-            "SELECT DISTINCT deal FROM events WHERE deal >= ? AND deal < ? LIMIT 11",
-            (needle, needle + "\x7f"))]
-        if len(ids) == 1:
-            return ids[0]
-        if len(ids) > 1:
-            raise Ambiguous(f"{ref!r} matches {len(ids)} deals in the history: "
-                            f"{', '.join(ids[:MAX_CANDIDATES])}; give more of the id") from None
-        raise
-
-
-def _name_of(snap: Snapshot, deal_id: str) -> str:
-    """A deal's name, or the last it had (a deleted deal)."""
-    current = snap.get(deal_id)
-    if current:
-        return current.name
-    row = snap.conn.execute("SELECT name FROM versions WHERE deal_id = ? ORDER BY valid_from "
-                            "DESC LIMIT 1", (deal_id,)).fetchone()
-    return row[0] if row else ""
+    return apply(store, ws, Selection((ref,)), Remove(note, at))[0]
 
 
 @dataclass(frozen=True)
-class Revert:
-    """One undo or redo: its target (for a redo, the undo it takes back), the change that
-    left or re-entered the history, the new event, and the deal before and after."""
+class Remove:
+    """`pipe rm` for one deal, in a transaction (see remove)."""
 
-    target: Event
-    event: Event
-    before: Deal | None
-    after: Deal | None
-    change: Event | None = None
+    note: str = ""
+    at: datetime | None = None
 
-    @property
-    def deal_id(self) -> str:
-        return self.target.deal_id
+    def __call__(self, tx: Transaction, ws: Workspace, deal: Deal) -> Change:
+        return _record(tx, deal, None, Kind.DELETED, _moment(tx, self.at, deal),
+                       note=self.note)
 
 
-def undo(store: Store, ws: Workspace, *, steps: int = 1, redo: bool = False) -> list[Revert]:
-    """Take back the latest `steps` changes in recording order (or, with redo, the latest
-    undos). Each is an event naming its target, which leaves the effective history — for
-    every figure — until a redo (the undo of that undo) puts it back."""
-    done = []
+@dataclass(frozen=True)
+class Done:
+    """`pipe done`: the deal's next step was carried out — an activity in its history (the
+    outcome as the note), and the next step after it, if given."""
+
+    note: str = ""
+    at: datetime | None = None
+    follow: FollowUp | None = None
+
+    def __call__(self, tx: Transaction, ws: Workspace, deal: Deal) -> Change:
+        if not deal.next_step:
+            raise RuleViolation(f"deal {deal.id} has no next step to mark done; give it one "
+                                f"with `pipe edit {deal.id} --next TEXT`, or record what "
+                                f"happened with `pipe note`")
+        at = _moment(tx, self.at, deal)
+        after = _follow(deal.with_changes(updated_at=at), self.follow or FollowUp(""), None, at)
+        return _record(tx, deal, after, Kind.DONE, at, note=self.note)
+
+
+def done(store: Store, ws: Workspace, ref: str, *, note: str = "", at: datetime | None = None,
+         follow: FollowUp | None = None) -> Change:
+    """Mark a deal's next step done (see Done)."""
+    return apply(store, ws, Selection((ref,)), Done(note, at, follow))[0]
+
+
+# -- several deals at once ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Selection:
+    """The deals a command changes: references (each must name one deal), or a filter set
+    (engine.listing's criteria, with `status`). `agreed`: the ids the user was shown and
+    agreed to; if the deals chosen under the write lock differ, nothing is changed."""
+
+    refs: tuple[str, ...] = ()
+    criteria: dict | None = None
+    agreed: tuple[str, ...] | None = None
+
+
+def chosen(snapshot: Snapshot, ws: Workspace, selection: Selection) -> list[Deal]:
+    """The deals a selection means, each once, in the order given (a filter: id order)."""
+    if selection.criteria is not None:
+        from pipecli.engine.listing import matching
+
+        return matching(snapshot, ws, **selection.criteria)
+    deals: dict[str, Deal] = {}
+    for ref in selection.refs:
+        deal = resolve(snapshot, ref)
+        deals.setdefault(deal.id, deal)
+    return list(deals.values())
+
+
+def preview(store: Store, ws: Workspace, selection: Selection) -> list[Deal]:
+    """The deals a selection means now (to show and ask before changing them)."""
+    with store.read() as snapshot:
+        return chosen(snapshot, ws, selection)
+
+
+def apply(store: Store, ws: Workspace, selection: Selection,
+          action: Callable[[Transaction, Workspace, Deal], Change]) -> list[Change]:
+    """Do one action to every deal of a selection in one transaction — all or nothing —
+    chosen under the write lock. The events are one batch: one undo takes them all back."""
     with store.write() as tx:
-        for _ in range(steps):
-            if redo:
-                target = next(iter(tx.recent(1, "WHERE in_effect = 1 AND kind = 'undone'")),
-                              None)
-            else:
-                target = next(iter(tx.recent(1, "WHERE in_effect = 1 AND kind != 'undone'")),
-                              None)
-            if target is None:
-                break
-            if redo:
-                _check_redo(tx, target)
-            before = tx.get(target.deal_id)
-            event = tx.append(target.deal_id, Kind.REDONE if redo else Kind.UNDONE,
-                              _moment(tx, None, None), target=target.id)
-            change = tx.event(target.target) if target.kind == Kind.UNDONE else target
-            done.append(Revert(target, event, before, tx.get(target.deal_id), change))
-    return done
-
-
-def _check_redo(tx: Transaction, undo_event: Event) -> None:
-    """A redo puts back exactly what was undone, or nothing: a later change of the deal
-    would be silently reordered around it."""
-    newer = next(iter(tx.recent(1, "WHERE deal = ? AND in_effect = 1 AND kind NOT IN "
-                                   "('undone', 'redone') AND (recorded > ? OR (recorded = ? "
-                                   "AND id > ?))",
-                                (undo_event.deal_id, undo_event.recorded, undo_event.recorded,
-                                 undo_event.id))), None)
-    if newer is not None:
-        raise RuleViolation(f"deal {undo_event.deal_id} was changed after the undo ({newer.kind} "
-                            f"at {format_time(newer.at)}); redo would not put back exactly what "
-                            f"was undone — undo that change first, or make the change again")
+        deals = chosen(tx, ws, selection)
+        if selection.agreed is not None and tuple(d.id for d in deals) != selection.agreed:
+            raise RuleViolation("the deals that match changed while you were asked (another "
+                                "pipe wrote meanwhile); nothing was changed — run the command "
+                                "again")
+        changes = []
+        for deal in deals:
+            current = tx.get(deal.id) or deal  # an earlier action may have changed it
+            changes.append(action(tx, ws, current))
+        return changes

@@ -30,11 +30,11 @@ _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool",
                                                    "map")}
 
 PIPELINE_KEYS = ("name", "label", "kind", "currency", "rates", "store", "store_outside",
-                 "stages", "lost_reasons")
+                 "stages", "lost_reasons", "next_step")
 TOP_KEYS_MULTI = ("store", "store_outside", "currency", "rates", "pipelines")
 STAGE_KEYS = ("key", "label", "probability", "group", "rot_days", "requires", "sla_hours",
-              "handoff",
-              "outcome")
+              "handoff", "next_step", "outcome")
+NEXT_STEP_RULES = ("required", "optional")
 
 
 def find_pipeline_file(explicit: str | None = None, start: Path | None = None) -> Path:
@@ -304,11 +304,50 @@ class _Walker:
         reasons = tuple(v for v, _ in self.text_list(f["lost_reasons"], "lost_reasons")) \
             if "lost_reasons" in f else ()
         stages = self.stages(f["stages"]) if "stages" in f else None
-        if None in (name, kind, currency, stages) or kind not in KINDS:
+        next_rule = self.next_step_rule(f["next_step"], "next_step") \
+            if "next_step" in f else "optional"
+        if None in (name, kind, currency, stages, next_rule) or kind not in KINDS:
             return None
         return Pipeline(name=name, label=label or name, kind=kind, currency=currency,
                         stages=stages, lost_reasons=reasons,
-                        rates=tuple((code, rates[code][0]) for code in sorted(rates)))
+                        rates=tuple((code, rates[code][0]) for code in sorted(rates)),
+                        next_step_required=next_rule == "required")
+
+    def next_step_rule(self, node, where: str) -> str | None:
+        """`next_step: required` or `optional` (whether an open deal without one needs
+        attention)."""
+        rule = self.text(node, where)
+        if rule is not None and rule not in NEXT_STEP_RULES:
+            self.problem(node, f"{where} {rule!r} must be required or optional (a stage may "
+                               f"also give a default step: {{text: ..., due: +2d}})")
+            return None
+        return rule
+
+    def stage_next_step(self, node, where: str) -> tuple[bool | None, tuple | None]:
+        """A stage's `next_step:` — required, optional, or a default step {text, due} that a
+        deal entering the stage without one gets (and that makes it required)."""
+        if isinstance(node, yaml.MappingNode):
+            f = self.mapping(node, where, ("text", "due")) or {}
+            if "text" not in f:
+                self.problem(node, f"{where} needs a `text:` (the step, e.g. \"Send the "
+                                   f"proposal\")")
+                return None, None
+            text = self.text(f["text"], f"{where} text")
+            due = self.text(f["due"], f"{where} due") if "due" in f else "today"
+            if due is not None:
+                from datetime import datetime, timezone
+
+                from pipecli import dates
+
+                try:
+                    dates.parse(due, datetime(2026, 1, 1, tzinfo=timezone.utc))
+                except dates.DateError:
+                    self.problem(f["due"], f"{where} due {due!r} is not a date word or offset "
+                                           f"(e.g. +2d, +1w, tomorrow, friday)")
+                    return None, None
+            return (True, (text, due)) if text else (None, None)
+        rule = self.next_step_rule(node, where)
+        return (None if rule is None else rule == "required"), None
 
     def stages(self, node) -> tuple[Stage, ...] | None:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
@@ -389,15 +428,18 @@ class _Walker:
                            self.text(target["stage"], f"{where} handoff stage")
                            if "stage" in target else None)
                 self._handoffs.append((f["handoff"], where, handoff))
+        needs_next, default_next = self.stage_next_step(f["next_step"], f"{where} next_step") \
+            if "next_step" in f else (None, None)
         if outcome in OUTCOMES:
-            for name in ("rot_days", "sla_hours", "requires", "handoff"):
+            for name in ("rot_days", "sla_hours", "requires", "handoff", "next_step"):
                 if name in f:
                     self.problem(f[name], f"{where} is a closing stage and cannot have {name}")
         if len(self.problems) > before or key is None or probability is None:
             return None
         return Stage(key=key, label=label or key, probability=probability, group=group,
                      rot_days=rot_days, requires=tuple(requires), sla_hours=sla_hours,
-                     outcome=outcome, handoff=handoff)
+                     outcome=outcome, handoff=handoff, needs_next_step=needs_next,
+                     default_next_step=default_next)
 
     def probability(self, node, where: str) -> Decimal | None:
         value = self.scalar(node, f"{where} probability")

@@ -146,6 +146,17 @@ def parse_when(text: str, *, what: str = "--at") -> datetime:
         raise UsageError(f"{what} {str(e)[:120]}{hint}") from None
 
 
+def parse_due(text: str, *, what: str = "--due"):
+    """When a next step is due, as typed: a day in any form parse_when reads (due all that
+    day), or a date-time with a time of day (`2026-12-01 14:00`: due at that moment)."""
+    from pipecli.models import Due
+
+    moment = parse_when(text, what=what)
+    if ":" in text:  # a time of day was given
+        return Due(moment.date(), moment)
+    return Due(moment.date())
+
+
 def parse_day(text: str, *, what: str = "--close-date") -> date:
     """A calendar day, accepting the same words as parse_when."""
     return parse_when(text, what=what).date()

@@ -13,6 +13,7 @@ from pipecli.cli.common import app
 
 # Importing the command modules registers their commands, in this order in `pipe --help`.
 from pipecli.cli import setup  # noqa: E402,F401,I001
+from pipecli.cli import lifecycle  # noqa: E402,F401,I001
 from pipecli.cli import deals  # noqa: E402,F401,I001
 from pipecli.cli import reports  # noqa: E402,F401,I001
 

@@ -105,6 +105,13 @@ def stages(ctx, incomplete: str) -> Iterator[tuple[str, str]]:
                 yield s.key, s.label
 
 
+def deals_then_stages(ctx, incomplete: str) -> Iterator[tuple[str, str]]:
+    """`pipe move DEAL... STAGE`: after a first deal, the stage keys, then more deals."""
+    if ctx is not None and ctx.params.get("deals"):
+        yield from stages(ctx, incomplete)
+    yield from deals(ctx, incomplete)
+
+
 @_quietly
 def pipelines(ctx, incomplete: str) -> Iterator[tuple[str, str]]:
     for p in _workspace(ctx).pipelines:

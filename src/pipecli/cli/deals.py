@@ -1,5 +1,4 @@
-"""The deal lifecycle and reading deals: add, move, won, lost, reopen, edit, rm, list,
-show, import, export."""
+"""Reading deals and their history: list, show, agenda, import, export, log, undo, redo."""
 
 from __future__ import annotations
 
@@ -10,326 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from pipecli.cli import completion
-from pipecli.cli.common import (AtOpt, CurrencyOpt, DealArg, FileOpt, FormatOpt, NoteOpt,
-                                PipelineOpt, Status, app, currency_code, deal_fields,
-                                default_owner, search_of,
-                                deal_label, format_name, open_workspace, say, value_currency,
-                                when)
-
-
-@app.command()
-def add(
-    name: Annotated[str, typer.Argument(
-        metavar="NAME", help="The deal's name, e.g. \"Cosmetics set – Ava Smith\".")],
-    *,
-    value: Annotated[Optional[str], typer.Option("--value", "-v", help="Expected revenue, e.g. "
-                                                 "12500, 12,500.50 or 12.5k.")] = None,
-    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Stage key or label "
-                                                 "(default: the first stage).",
-                                                 autocompletion=completion.stages)] = None,
-    company: Annotated[Optional[str], typer.Option("--company")] = None,
-    contact: Annotated[Optional[str], typer.Option("--contact")] = None,
-    email: Annotated[Optional[str], typer.Option("--email")] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner", autocompletion=completion.owners,
-                                                 help="Who it belongs to "
-                                                 "(default: $PIPE_OWNER, else git's "
-                                                 "user.name; \"\" for nobody).")] = None,
-    source: Annotated[Optional[str], typer.Option("--source", help="Lead source or campaign.")]
-    = None,
-    close_date: Annotated[Optional[str], typer.Option("--close-date", help="Expected close "
-                                                      "date: YYYY-MM-DD or +30d.")] = None,
-    probability: Annotated[Optional[str], typer.Option("--probability", help="Win probability %"
-                                                       " for this deal, overriding the "
-                                                       "stage's.")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="A tag (repeatable).")] = None,
-    currency: CurrencyOpt = None,
-    note: NoteOpt = "",
-    at: AtOpt = None,
-    file: FileOpt = None,
-    pipeline: PipelineOpt = None,
-) -> None:
-    """Add a deal; prints its id (alone, when the output is not a terminal).
-
-    Example: pipe add "Cosmetics set – Ava Smith" --value 250 --email ava@example.com
-    """
-    from pipecli import ops, values
-    from pipecli.output import render
-
-    ws, store = open_workspace(file)
-    p = ws.pipeline(pipeline)
-    code = currency_code(currency) or p.currency
-    if owner is None:
-        owner = default_owner(ws.root)
-    fields = deal_fields(currency=code, value=value, probability=probability,
-                          company=company, contact=contact, email=email, owner=owner,
-                          source=source, close_date=close_date, tags=tag)
-    if code != p.currency:
-        fields["currency"] = code  # a deal in the pipeline's own currency keeps it implicitly
-    change = ops.add(store, p, name=values.clean_text(name, what="the deal name", required=True),
-                     fields=fields, stage=stage, note=values.clean_text(note, what="--note"),
-                     at=when(at))
-    deal = change.deal
-    if render.is_terminal():
-        stage_label = p.stage(deal.stage).label
-        say(f"Added {deal_label(deal)} at {stage_label}.")
-    else:
-        render.out(deal.id)
-
-
-@app.command()
-def move(
-    deal: DealArg,
-    stage: Annotated[Optional[str], typer.Argument(metavar="[STAGE]",
-                                                   help="Target stage key or label.",
-                                                   autocompletion=completion.stages)] = None,
-    *,
-    next_: Annotated[bool, typer.Option("--next", help="Move to the next open stage.")] = False,
-    back: Annotated[bool, typer.Option("--back", help="Move to the previous open stage.")]
-    = False,
-    to_pipeline: Annotated[Optional[str], typer.Option(
-        "--pipeline", "-p", help="Move the deal over to this pipeline of the file (at STAGE, "
-                                 "or its first stage).")] = None,
-    note: NoteOpt = "",
-    at: AtOpt = None,
-    file: FileOpt = None,
-) -> None:
-    """Move a deal to another stage (its entry requirements must be met).
-
-    Example: pipe move 7k2m demo --note "demo booked for Tuesday"
-    """
-    from pipecli import ops, values
-    from pipecli.errors import UsageError
-
-    if sum([stage is not None or to_pipeline is not None, next_, back]) != 1:
-        raise UsageError("give exactly one of: a STAGE (or --pipeline), --next, --back")
-    ws, store = open_workspace(file)
-    change = ops.move(store, ws, deal, stage=stage, step=1 if next_ else -1 if back else 0,
-                      to_pipeline=to_pipeline, note=values.clean_text(note, what="--note"),
-                      at=when(at))
-    _report_move(ws, change)
-
-
-def _report_move(ws, change) -> None:
-    deal = change.deal
-    p = ws.pipeline_of(deal)
-    label = p.stage(deal.stage).label if p and p.stage(deal.stage) else deal.stage
-    if change.event is None:
-        say(f"{deal_label(deal)} is already at {label}; nothing changed.")
-    elif change.event.kind in ("handed_off", "moved") and change.before.pipeline != deal.pipeline:
-        how = "Handed off" if change.event.kind == "handed_off" else "Moved"
-        say(f"{how} {deal_label(deal)} to pipeline {deal.pipeline}: {label}.")
-    elif change.event.kind == "won":
-        say(f"Won {deal_label(deal)}.")
-    else:
-        before = change.before.stage
-        before_label = p.stage(before).label if p and p.stage(before) else before
-        say(f"Moved {deal_label(deal)}: {before_label} → {label}.")
-
-
-@app.command()
-def won(
-    deal: DealArg,
-    *,
-    value: Annotated[Optional[str], typer.Option("--value", "-v", help="The final value, if it "
-                                                 "differs from the expected one.")] = None,
-    note: NoteOpt = "",
-    at: AtOpt = None,
-    file: FileOpt = None,
-) -> None:
-    """Close a deal as won.
-
-    Example: pipe won 7k2m --value 11800 --at 2026-03-14
-    """
-    from pipecli import ops, values
-
-    ws, store = open_workspace(file)
-    amount = values.parse_money(value, value_currency(ws, store, deal, value),
-                                what="--value") if value is not None else None
-    change = ops.win(store, ws, deal, value=amount, note=values.clean_text(note, what="--note"),
-                     at=when(at))
-    d = change.deal
-    p = ws.pipeline_of(d)
-    code = d.currency or (p.currency if p else "")
-    worth = f" ({values.format_money(d.value, code)} {code})" if d.value is not None else ""
-    say(f"Won {deal_label(d)}{worth}.")
-
-
-@app.command()
-def lost(
-    deal: DealArg,
-    *,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it was lost (one of the "
-                                        "pipeline's lost_reasons, when it lists them).")],
-    note: NoteOpt = "",
-    at: AtOpt = None,
-    file: FileOpt = None,
-) -> None:
-    """Close a deal as lost, with the reason.
-
-    Example: pipe lost 7k2m --reason "chose another vendor"
-    """
-    from pipecli import ops, values
-
-    ws, store = open_workspace(file)
-    change = ops.lose(store, ws, deal, reason=values.clean_text(reason, what="--reason"),
-                      note=values.clean_text(note, what="--note"), at=when(at))
-    say(f"Lost {deal_label(change.deal)}: {change.deal.lost_reason}.")
-
-
-@app.command("return")
-def return_(
-    deal: DealArg,
-    *,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="Why sales sent it back.")] = "",
-    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Stage to return it to "
-                                                 "(default: that pipeline's first).",
-                                                 autocompletion=completion.stages)] = None,
-    note: NoteOpt = "",
-    at: AtOpt = None,
-    file: FileOpt = None,
-) -> None:
-    """Return a handed-off deal to the pipeline it came from (sales sends a lead back to
-    marketing).
-
-    Example: pipe return 7k2m --reason "no budget this year"
-    """
-    from pipecli import ops, values
-
-    ws, store = open_workspace(file)
-    change = ops.return_deal(store, ws, deal, reason=values.clean_text(reason, what="--reason"),
-                             stage=stage, note=values.clean_text(note, what="--note"),
-                             at=when(at))
-    p = ws.pipeline_of(change.deal)
-    say(f"Returned {deal_label(change.deal)} to pipeline {p.name}: "
-        f"{p.stage(change.deal.stage).label}.")
-
-
-@app.command()
-def reopen(
-    deal: DealArg,
-    *,
-    stage: Annotated[Optional[str], typer.Option("--stage", "-s", help="Open stage to reopen at "
-                                                 "(default: where it was before it closed).",
-                                                 autocompletion=completion.stages)]
-    = None,
-    note: NoteOpt = "",
-    at: AtOpt = None,
-    file: FileOpt = None,
-) -> None:
-    """Reopen a won or lost deal.
-
-    Example: pipe reopen 7k2m --stage negotiation
-    """
-    from pipecli import ops, values
-
-    ws, store = open_workspace(file)
-    change = ops.reopen(store, ws, deal, stage=stage, note=values.clean_text(note, what="--note"),
-                        at=when(at))
-    p = ws.pipeline_of(change.deal)
-    say(f"Reopened {deal_label(change.deal)} at {p.stage(change.deal.stage).label}.")
-
-
-@app.command()
-def edit(
-    deal: DealArg,
-    *,
-    name: Annotated[Optional[str], typer.Option("--name", help="New name.")] = None,
-    value: Annotated[Optional[str], typer.Option("--value", "-v", help="Expected revenue (\"\" "
-                                                 "clears).")] = None,
-    company: Annotated[Optional[str], typer.Option("--company")] = None,
-    contact: Annotated[Optional[str], typer.Option("--contact")] = None,
-    email: Annotated[Optional[str], typer.Option("--email")] = None,
-    owner: Annotated[Optional[str], typer.Option("--owner",
-                                                 autocompletion=completion.owners)] = None,
-    source: Annotated[Optional[str], typer.Option("--source")] = None,
-    close_date: Annotated[Optional[str], typer.Option("--close-date")] = None,
-    probability: Annotated[Optional[str], typer.Option("--probability", help="Win probability "
-                                                       "% for this deal (\"\" returns to the "
-                                                       "stage's).")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Add a tag (repeatable).")]
-    = None,
-    untag: Annotated[Optional[list[str]], typer.Option("--untag", help="Remove a tag "
-                                                       "(repeatable).")] = None,
-    currency: CurrencyOpt = None,
-    note: NoteOpt = "",
-    at: AtOpt = None,
-    file: FileOpt = None,
-) -> None:
-    """Change a deal's fields; an empty value ("") clears a field.
-
-    Example: pipe edit 7k2m --value 14000 --close-date 2026-04-30 --tag enterprise
-    """
-    from pipecli import ops, values
-
-    ws, store = open_workspace(file)
-    code = currency_code(currency)
-    fields = deal_fields(currency=code or value_currency(ws, store, deal, value), value=value,
-                          probability=probability, company=company, contact=contact,
-                          email=email, owner=owner, source=source, close_date=close_date)
-    if code is not None:
-        fields["currency"] = code
-    if name is not None:
-        fields["name"] = values.clean_text(name, what="--name", required=True)
-    change = ops.edit(store, ws, deal, fields=fields,
-                      add_tags=[values.clean_tag(t) for t in tag or ()],
-                      remove_tags=[values.clean_tag(t) for t in untag or ()],
-                      note=values.clean_text(note, what="--note"), at=when(at))
-    if change.event is None:
-        say(f"{deal_label(change.deal)}: nothing to change.")
-    else:
-        e = change.event
-        changed = ", ".join(sorted(e.sets) + (["tags"] if e.tags_added or e.tags_removed
-                                              else [])) or "note"
-        say(f"Edited {deal_label(change.deal)}: {changed}.")
-
-
-@app.command()
-def note(
-    deal: DealArg,
-    text: Annotated[str, typer.Argument(metavar="TEXT", help="What happened, in a sentence.")],
-    *,
-    at: AtOpt = None,
-    file: FileOpt = None,
-) -> None:
-    """Add a dated note to a deal's history (a call, a meeting); `pipe show` lists it.
-
-    Example: pipe note northwind "Called Ava: budget approved, waiting for legal"
-    """
-    from pipecli import ops, values
-
-    ws, store = open_workspace(file)
-    change = ops.edit(store, ws, deal, fields={},
-                      note=values.clean_text(text, what="the note", required=True),
-                      at=when(at))
-    say(f"Noted on {deal_label(change.deal)}.")
-
-
-@app.command("rm")
-def remove(
-    deal: DealArg,
-    *,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-    = False,
-    file: FileOpt = None,
-) -> None:
-    """Delete a deal (its history keeps a record of it).
-
-    Example: pipe rm 7k2m --yes
-    """
-    from pipecli import ops
-    from pipecli.output import render
-    from pipecli.errors import PipeError, UsageError
-
-    ws, store = open_workspace(file)
-    if not yes:
-        deal_obj, _, _ = ops.history(store, deal)
-        if not render.is_terminal(sys.stdin):
-            raise UsageError("pipe rm asks for confirmation; pass --yes when not on a terminal")
-        if not typer.confirm(f"Delete {deal_label(deal_obj)}?", default=False):
-            raise PipeError("not deleted")
-        deal = deal_obj.id
-    change = ops.remove(store, ws, deal)
-    say(f"Deleted {deal_label(change.deal)}.")
+from pipecli.cli.common import (AsOfOpt, CloseAfterOpt, CloseBeforeOpt, CompanyOpt, DealArg,
+                                FileOpt, FormatOpt, OwnerOpt, PipelineOpt, SearchOpt,
+                                SourceOpt, Status, TagOpt, ValueMaxOpt, ValueMinOpt, app,
+                                format_name, open_workspace, say, search_of, when)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -388,16 +71,60 @@ def list_(
 
 
 @app.command()
+def agenda(
+    *,
+    days: Annotated[int, typer.Option("--days", "-d", min=0, max=366, help="How many days "
+                                      "ahead, after today.")] = 7,
+    later: Annotated[bool, typer.Option("--later", help="Also list the steps due after "
+                                        "those days, and the undated ones.")] = False,
+    as_of: AsOfOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    search: SearchOpt = None,
+    company: CompanyOpt = None,
+    value_min: ValueMinOpt = None,
+    value_max: ValueMaxOpt = None,
+    close_after: CloseAfterOpt = None,
+    close_before: CloseBeforeOpt = None,
+    file: FileOpt = None,
+    pipeline: Annotated[Optional[str], typer.Option(
+        "--pipeline", "-p", envvar="PIPE_PIPELINE", show_default=False,
+        help="Only this pipeline's deals (default: every pipeline of the file).",
+        autocompletion=completion.pipelines)] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Next steps by when they are due: overdue, today, then each coming day.
+
+    Also names the open deals at a stage that needs a next step and have none.
+
+    Example: pipe agenda --days 3 --owner ava
+    """
+    from pipecli.cli.common import report_filters, report_moment
+    from pipecli.engine.agenda import agenda as build
+    from pipecli.output import render
+    from pipecli.output.agenda_view import agenda_view
+
+    ws, store = open_workspace(file)
+    chosen = [ws.pipeline(pipeline)] if pipeline else list(ws.pipelines)
+    filters = report_filters(owner=owner, source=source, tag=tag,
+                             narrow=search_of(chosen[0].currency, search, company, value_min,
+                                              value_max, close_after, close_before))
+    result = build(store, ws, chosen, report_moment(as_of), days, filters, show_later=later)
+    render.emit(agenda_view(result), format_name(fmt))
+
+
+@app.command()
 def show(deal: DealArg, *, file: FileOpt = None, fmt: FormatOpt = None) -> None:
     """Show a deal: every field and its dated history.
 
     Example: pipe show 7k2m
     """
-    from pipecli import ops
+    from pipecli import journal
     from pipecli.output import render, views
 
     ws, store = open_workspace(file)
-    found, events, in_effect = ops.history(store, deal)
+    found, events, in_effect = journal.history(store, deal)
     render.emit(views.deal_detail(found, events, in_effect, ws.pipeline_of(found)),
                 format_name(fmt))
 
@@ -559,11 +286,11 @@ def log(
 
     Example: pipe log -n 5
     """
-    from pipecli import ops
+    from pipecli import journal
     from pipecli.output import render, views
 
     ws, store = open_workspace(file)
-    render.emit(views.log_view(ops.recent(store, count, deal), ws), format_name(fmt))
+    render.emit(views.log_view(journal.recent(store, count, deal), ws), format_name(fmt))
 
 
 @app.command()
@@ -596,16 +323,22 @@ def redo(
 
 
 def _undo(*, steps: int, file, redo: bool) -> None:
-    from pipecli import ops
+    from pipecli import journal
     from pipecli.output.render import shown
 
     ws, store = open_workspace(file)
-    reverts = ops.undo(store, ws, steps=steps, redo=redo)
+    reverts = journal.undo(store, ws, steps=steps, redo=redo)
     if not reverts:
         say("Nothing to redo." if redo else "Nothing to undo.")
-    for r in reverts:
-        deal = r.after or r.before
-        name = f"{r.deal_id} “{shown(deal.name)}”" if deal else r.deal_id
+    verb = "Redid" if redo else "Undid"
+    for r in reverts[:UNDONE_SHOWN]:
+        name = f"{r.deal_id} “{shown(r.name)}”" if r.name else r.deal_id
         change = r.change or r.target
-        what = f"{change.kind.value} event {change.id}"
-        say(f"{'Redid' if redo else 'Undid'} {what} of {name}.")
+        say(f"{verb} {change.kind.value} event {change.id} of {name}.")
+    if len(reverts) > UNDONE_SHOWN:  # a bulk change or an import: one command, many events
+        deals = len({r.deal_id for r in reverts})
+        say(f"… {verb.lower()} {len(reverts)} events of {deals} deal"
+            f"{'s' if deals != 1 else ''} in all.")
+
+
+UNDONE_SHOWN = 20  # events an undo names one by one

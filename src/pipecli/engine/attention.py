@@ -22,7 +22,7 @@ class Alert:
     """One reason a deal needs action, and by how many days it is overdue."""
 
     deal: Timeline
-    kind: str  # idle | past_close | sla
+    kind: str  # idle | past_close | sla | next_overdue | no_next_step
     overdue_days: Fraction  # exact: from whole seconds
     limit: str  # the rule broken, in words: "rot_days 14", "close date 2026-10-01", "SLA 24 h"
     actual: str  # what was found: "idle 20.5 days", ...

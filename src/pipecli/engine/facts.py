@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Iterator
 
-from pipecli.models import WON, Pipeline, Stage
+from pipecli.models import WON, Due, Pipeline, Stage
 from pipecli.store.schema import from_milli, register_functions
 
 
@@ -56,6 +56,10 @@ class Timeline:
     handed_off: bool = False
     returned: bool = False
     currency: str = ""  # ISO code: the deal's own, or its pipeline's
+    next_step: str = ""
+    next_due: Due | None = None
+    next_owner: str = ""
+    real_pipeline: str = ""  # the pipeline it is in (`pipeline` is "all" for --all)
 
     @property
     def current_stay(self) -> Stay | None:
@@ -175,7 +179,9 @@ def fill_facts(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters=
         f"v.tags AS tags, v.probability AS probability, v.close_date AS close_date, "
         f"v.lost_reason AS lost_reason, v.pipeline AS real_pipeline, v.stage AS real_stage, "
         f"v.valid_from AS last_s, v.close_day AS close_day, "
-        f"{_currency(scope)} AS currency "
+        f"{_currency(scope)} AS currency, v.next_step AS next_step, v.next_due AS next_due, "
+        f"v.next_owner AS next_owner, v.next_due_day AS next_due_day, "
+        f"v.next_due_s AS next_due_s "
         f"FROM {table} AS v WHERE {when} AND {been}")
     unfiltered = filters is None or not filters.narrows()
     if unfiltered and table == "current":  # read in place; the past is worth one copy
@@ -221,14 +227,14 @@ def timelines(conn: sqlite3.Connection, scope: Scope, where: str = "", params=No
         yield timeline_of(row)
 
 
-FACT_COLUMNS = 27  # the columns of a facts row, as timeline_of reads them
+FACT_COLUMNS = 32  # the columns of a facts row, as timeline_of reads them
 
 
 def timeline_of(row) -> Timeline:
     """A facts row as a Timeline with its current stay."""
     (deal_id, p, stage, status, value, _, created_at, last_at, stay_start, _, closed_at,
      _, handed, back, name, company, owner, source, tags, probability, close_date,
-     lost_reason, _, _, _, _, currency) = row
+     lost_reason, real_pipeline, _, _, _, currency, next_step, next_due, next_owner, _, _) = row
     t = Timeline(id=deal_id, pipeline=p, created_at=datetime.fromisoformat(created_at),
                  stage=stage, status=status, value=from_milli(value),
                  last_change_at=datetime.fromisoformat(last_at),
@@ -238,6 +244,8 @@ def timeline_of(row) -> Timeline:
                  close_date=date.fromisoformat(close_date) if close_date else None,
                  probability=Decimal(probability) if probability else None,
                  tags=tuple(x for x in (tags or "").split(";") if x),
-                 handed_off=bool(handed), returned=bool(back), currency=currency)
+                 handed_off=bool(handed), returned=bool(back), currency=currency,
+                 next_step=next_step, next_due=Due.parse_stored(next_due) if next_due else None,
+                 next_owner=next_owner, real_pipeline=real_pipeline)
     t.stays.append(Stay(stage, datetime.fromtimestamp(stay_start, timezone.utc), None, p))
     return t

@@ -18,11 +18,11 @@ from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal
 
-from pipecli.models import LOST, OPEN, WON, Deal, Event, Kind
+from pipecli.models import LOST, OPEN, WON, Deal, Due, Event, Kind
 from pipecli.values import parse_stored_money, parse_stored_probability
 
 _TEXT = ("pipeline", "stage", "status", "name", "company", "contact", "email", "owner",
-         "source", "lost_reason", "currency", "external_id")
+         "source", "lost_reason", "currency", "external_id", "next_step", "next_owner")
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def fold(events: list[Event]) -> Folded:
                 result.ignored.append((e, "comes before the deal's creation"))
                 continue
             state = {name: "" for name in _TEXT}
-            state.update(value="", probability="", close_date="")
+            state.update(value="", probability="", close_date="", next_due="")
             created_at = stay_start = e.at
         elif deleted:
             result.ignored.append((e, "comes after the deal's deletion"))
@@ -191,7 +191,9 @@ def _deal(deal_id: str, s: dict, tags: list[str], created_at, updated_at, closed
                 company=s["company"], contact=s["contact"], email=s["email"], owner=s["owner"],
                 source=s["source"], close_date=_day(s["close_date"]), tags=tuple(tags),
                 lost_reason=s["lost_reason"], closed_at=closed_at, currency=s["currency"],
-                external_id=s["external_id"])
+                external_id=s["external_id"], next_step=s["next_step"],
+                next_due=_due(s["next_due"]) if s["next_step"] else None,
+                next_owner=s["next_owner"] if s["next_step"] else "")
 
 
 # A deal's versions repeat the same texts: each is parsed once.
@@ -203,6 +205,11 @@ def _money(text: str) -> Decimal | None:
 @lru_cache(maxsize=1024)
 def _probability(text: str) -> Decimal | None:
     return parse_stored_probability(text) if text else None
+
+
+@lru_cache(maxsize=1024)
+def _due(text: str) -> Due | None:
+    return Due.parse_stored(text) if text else None
 
 
 @lru_cache(maxsize=4096)

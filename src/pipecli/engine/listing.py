@@ -68,33 +68,8 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
     (the pipeline's first), then value."""
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r} is not one of: {', '.join(SORTS)}")
-    chosen = ws.pipeline(pipeline).name if pipeline else None
-    stages: tuple[str, ...] = ()
-    if stage:
-        if chosen:
-            stages = (find_stage(ws.pipeline(chosen), stage).key,)
-        else:
-            stages = tuple({find_stage(p, stage).key for p in ws.pipelines
-                            if _has_stage(p, stage)}) or (find_stage(ws.pipelines[0], stage).key,)
-    clauses, params = [], {}
-    if chosen:
-        clauses.append("pipeline = :pipeline")
-        params["pipeline"] = chosen
-    if stages:
-        clauses.append(f"stage IN ({', '.join(f':s{i}' for i in range(len(stages)))})")
-        params.update({f"s{i}": s for i, s in enumerate(stages)})
-    # Case-insensitive with Python's rules (SQL's lower() folds ASCII only).
-    for name, value in (("owner", owner), ("source", source)):
-        if value is not None:
-            clauses.append(f"fold({name}) = :{name}")
-            params[name] = value.lower()
-    if tag is not None:
-        clauses.append("has_tag(tags, :tag) = 1")
-        params["tag"] = tag.lower()
-    home = ws.pipeline(chosen)  # whose currency and rates order the values
-    currency = _resolved_currency(ws, params)
-    search_clauses(search, clauses, params, currency, home.currency)
-    base = " AND ".join(clauses) or "1 = 1"
+    base, params, home, currency = conditions(ws, pipeline=pipeline, stage=stage, owner=owner,
+                                              source=source, tag=tag, search=search)
     shown = base if status == "all" else f"{base} AND status = :status"
     if status != "all":
         params["status"] = status
@@ -124,6 +99,52 @@ def select(ws: Workspace, store: Store, *, pipeline: str | None, stage: str | No
     stream = rows()
     hidden = next(stream)
     return Listing(stream, tuple(found), matched[0] if matched else None), hidden
+
+
+def matching(snapshot, ws: Workspace, *, status: str = "all", **criteria) -> list[Deal]:
+    """The deals a filter set selects (the criteria of `select`), read in the caller's
+    snapshot or transaction — what a bulk change applies to — in id order."""
+    base, params, _, _ = conditions(ws, **criteria)
+    if status != "all":
+        base += " AND status = :status"
+        params["status"] = status
+    register_functions(snapshot.conn)
+    return [deal_of(row) for row in snapshot.conn.execute(
+        f"SELECT {DEAL_SQL_COLUMNS} FROM deals WHERE {base} ORDER BY id", params)]
+
+
+def conditions(ws: Workspace, *, pipeline: str | None = None, stage: str | None = None,
+               owner: str | None = None, source: str | None = None, tag: str | None = None,
+               search: Search = Search()) -> tuple[str, dict, object, str]:
+    """The SQL condition over `deals` rows for a filter set, its parameters, the pipeline
+    whose currency and rates order values, and the SQL of a row's resolved currency."""
+    chosen = ws.pipeline(pipeline).name if pipeline else None
+    stages: tuple[str, ...] = ()
+    if stage:
+        if chosen:
+            stages = (find_stage(ws.pipeline(chosen), stage).key,)
+        else:
+            stages = tuple({find_stage(p, stage).key for p in ws.pipelines
+                            if _has_stage(p, stage)}) or (find_stage(ws.pipelines[0], stage).key,)
+    clauses, params = [], {}
+    if chosen:
+        clauses.append("pipeline = :pipeline")
+        params["pipeline"] = chosen
+    if stages:
+        clauses.append(f"stage IN ({', '.join(f':s{i}' for i in range(len(stages)))})")
+        params.update({f"s{i}": s for i, s in enumerate(stages)})
+    # Case-insensitive with Python's rules (SQL's lower() folds ASCII only).
+    for name, value in (("owner", owner), ("source", source)):
+        if value is not None:
+            clauses.append(f"fold({name}) = :{name}")
+            params[name] = value.lower()
+    if tag is not None:
+        clauses.append("has_tag(tags, :tag) = 1")
+        params["tag"] = tag.lower()
+    home = ws.pipeline(chosen)  # whose currency and rates order the values
+    currency = _resolved_currency(ws, params)
+    search_clauses(search, clauses, params, currency, home.currency)
+    return " AND ".join(clauses) or "1 = 1", params, home, currency
 
 
 def _resolved_currency(ws: Workspace, params: dict) -> str:

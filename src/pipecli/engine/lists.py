@@ -139,12 +139,21 @@ def _stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters, limit: 
     # The arithmetic is the definition's, step by step, so floats come out as in Python.
     idle = "((:m - last_s) / 86400.0)"
     hours = "((:m - stay_start) / 86400.0 * 24)"
+    needing = [s.key for s in pipeline.stages if pipeline.needs_next_step(s)]
+    params.update({f"ns{i}": key for i, key in enumerate(needing)})
+    missing = (f"UNION ALL SELECT f.*, 'no_next_step', {idle}, NULL FROM temp.facts AS f "
+               f"WHERE next_step = '' AND stage IN "
+               f"({', '.join(f':ns{i}' for i in range(len(needing)))}) ") if needing else ""
     sql = (f"SELECT * FROM (SELECT f.*, 'idle' AS kind, {idle} - {rot} AS overdue, {rot} AS "
            f"lim FROM temp.facts AS f WHERE {rot} IS NOT NULL AND {idle} > {rot} "
            f"UNION ALL SELECT f.*, 'past_close', :today - close_day, NULL FROM temp.facts "
            f"AS f WHERE close_day < :today "
            f"UNION ALL SELECT f.*, 'sla', ({hours} - {sla}) / 24.0, {sla} FROM temp.facts "
-           f"AS f WHERE {sla} IS NOT NULL AND {hours} > {sla}) AS alerts "
+           f"AS f WHERE {sla} IS NOT NULL AND {hours} > {sla} "
+           f"UNION ALL SELECT f.*, 'next_overdue', CASE WHEN next_due_s IS NULL THEN "
+           f":today - next_due_day ELSE (:m - next_due_s) / 86400.0 END, NULL FROM temp.facts "
+           f"AS f WHERE next_step != '' AND (next_due_day < :today OR next_due_s < :m) "
+           f"{missing}) AS alerts "
            f"WHERE pipeline = :p AND status = 'open'")
     with store.read() as snapshot:
         fill_facts(snapshot.conn, scope, as_of, filters)
@@ -167,10 +176,25 @@ def _stale(store, pipeline: Pipeline, as_of: datetime, filters: Filters, limit: 
                 late = (as_of.date() - t.close_date).days
                 yield Alert(t, kind, Fraction(late), f"close date {t.close_date.isoformat()}",
                             f"{late} day{'s' if late != 1 else ''} past")
+            elif kind == "next_overdue":
+                late = next_step_late(t.next_due, as_of)
+                yield Alert(t, kind, late, f"next step due {t.next_due}",
+                            f"{t.next_step} — {half_up(late, 1)} days late")
+            elif kind == "no_next_step":
+                days = days_between(t.last_change_at, as_of)
+                yield Alert(t, kind, days, "a next step", f"none; idle {half_up(days, 1)} days")
             else:
                 hours = days_between(t.current_stay.start, as_of) * 24
                 yield Alert(t, kind, (hours - lim) / 24, f"SLA {lim} h",
                             f"in stage {half_up(hours, 0)} h")
+
+
+def next_step_late(due, as_of: datetime) -> Fraction:
+    """How many days a next step is overdue at as_of: whole days after a due day (the day
+    after it is 1), or exact days since a due moment."""
+    if due.moment is None:
+        return Fraction((as_of.date() - due.day).days)
+    return days_between(due.moment, as_of)
 
 
 # -- next ------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from pipecli.exchange.reading import Table, read_table
 from pipecli.exchange.mapping import MOMENT_FIELDS
 from pipecli.exchange.rows import Reader, RowError, UnknownStage, column_cells, date_order
 from pipecli.models import Pipeline, Workspace
-from pipecli.store.codec import ADDED_FIELDS, EVENT_COLUMNS
+from pipecli.store.codec import EVENT_COLUMNS, EVENT_COLUMNS_ADDED, older_layouts
 
 
 @dataclass
@@ -52,7 +52,7 @@ def prepare(ws: Workspace, pipeline: Pipeline, path: Path, options: Options) -> 
     if table.note:
         result.notes.append(table.note)
     headers = [h.strip() for h in table.headers]
-    if headers in (list(EVENT_COLUMNS), [c for c in EVENT_COLUMNS if c not in ADDED_FIELDS]):
+    if tuple(headers) in (EVENT_COLUMNS, *older_layouts(EVENT_COLUMNS, EVENT_COLUMNS_ADDED)):
         result.events = table.records  # read (and checked) as they are planned
         return result
     preset = options.preset or ("pipe" if mapping_.is_pipe_export(table.headers) else None)

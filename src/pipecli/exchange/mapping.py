@@ -14,18 +14,19 @@ from dataclasses import dataclass
 
 from pipecli.errors import UsageError
 from pipecli.models import Pipeline
-from pipecli.store.codec import ADDED_FIELDS, DEAL_COLUMNS
+from pipecli.store.codec import DEAL_COLUMNS, DEAL_COLUMNS_ADDED, older_layouts
 
 TEXT_FIELDS = ("name", "company", "contact", "email", "owner", "source", "lost_reason",
-               "note", "external_id")
+               "note", "external_id", "next_step", "next_owner")
 MOMENT_FIELDS = ("created_at", "won_at", "lost_at", "closed_at", "stage_changed_at",
                  "updated_at")
 FIELDS = ("id", "external_id", "pipeline", "name", "stage", "status", "is_won", "is_closed",
           "value", "currency", "probability", "company", "contact", "email", "owner",
-          "source", "close_date", "tags", "lost_reason", "note", *MOMENT_FIELDS)
+          "source", "close_date", "tags", "lost_reason", "note", "next_step", "next_due",
+          "next_owner", *MOMENT_FIELDS)
 # Fields an empty cell may clear with --clear-empty (the others are needed or are history).
 CLEARABLE = ("value", "probability", "company", "contact", "email", "owner", "source",
-             "close_date", "tags", "lost_reason")
+             "close_date", "tags", "lost_reason", "next_step", "next_due", "next_owner")
 
 # Header names as each tool exports them, normalised (see norm); "" = known and ignored.
 PRESETS: dict[str, dict[str, str]] = {
@@ -42,17 +43,20 @@ PRESETS: dict[str, dict[str, str]] = {
                   "dealcreated": "created_at", "wontime": "won_at", "losttime": "lost_at",
                   "dealclosedon": "closed_at", "closetime": "closed_at",
                   "laststagechange": "stage_changed_at", "updatetime": "updated_at",
-                  "lostreason": "lost_reason", "source": "source", "label": "tags"},
+                  "lostreason": "lost_reason", "source": "source", "label": "tags",
+                  "nextactivitydate": "next_due", "nextactivitysubject": "next_step"},
     "salesforce": {"id": "external_id", "name": "name", "stagename": "stage",
                    "amount": "value", "currencyisocode": "currency",
                    "closedate": "close_date", "createddate": "created_at",
                    "ownerid": "owner", "accountid": "company", "leadsource": "source",
                    "iswon": "is_won", "isclosed": "is_closed",
                    "laststagechangedate": "stage_changed_at",
-                   "lastmodifieddate": "updated_at", "probability": "probability"},
+                   "lastmodifieddate": "updated_at", "probability": "probability",
+                   "nextstep": "next_step"},
     "pipe": {**{c: c for c in DEAL_COLUMNS}, "updatedat": "updated_at",
              "closedat": "closed_at", "createdat": "created_at", "closedate": "close_date",
-             "lostreason": "lost_reason", "externalid": "external_id"},
+             "lostreason": "lost_reason", "externalid": "external_id",
+             "nextstep": "next_step", "nextdue": "next_due", "nextowner": "next_owner"},
 }
 # What the automatic match understands when no preset is given.
 AUTO = {
@@ -85,6 +89,9 @@ AUTO = {
     "lostreason": "lost_reason", "tags": "tags",
     "probability": "probability", "note": "note", "notes": "note",
     "pipeline": "pipeline", "stagechangedat": "stage_changed_at",
+    "nextstep": "next_step", "nextaction": "next_step", "followup": "next_step",
+    "nextdue": "next_due", "nextstepdue": "next_due", "followupdate": "next_due",
+    "nextactivitydate": "next_due", "nextowner": "next_owner",
 }
 
 
@@ -98,7 +105,7 @@ def norm(header: str) -> str:
 def is_pipe_export(headers: list[str]) -> bool:
     """A deals file `pipe export` wrote (this version's columns, or version 3's)."""
     found = [h.strip() for h in headers]
-    return found in (list(DEAL_COLUMNS), [c for c in DEAL_COLUMNS if c not in ADDED_FIELDS])
+    return tuple(found) in (DEAL_COLUMNS, *older_layouts(DEAL_COLUMNS, DEAL_COLUMNS_ADDED))
 
 
 def mapping(headers: list[str], preset: str | None, maps: list[str],

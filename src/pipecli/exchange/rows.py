@@ -17,7 +17,7 @@ from pipecli import money
 from pipecli.errors import PipeError
 from pipecli.exchange.mapping import CLEARABLE, MOMENT_FIELDS, TEXT_FIELDS, StageTable
 from pipecli.exchange.reading_json import JsonNumber
-from pipecli.models import LOST, OPEN, WON, Pipeline, Status
+from pipecli.models import LOST, OPEN, WON, Due, Pipeline, Status
 from pipecli.store.codec import MAX_TEXT
 from pipecli.values import (CONTROL, clean_email, clean_tag, clean_text, parse_probability,
                             unguard_formula)
@@ -173,6 +173,8 @@ class Reader:
         elif name == "close_date":
             row.close_moment = parse_moment(text, dayfirst=where in self.dayfirst)
             row.fields["close_date"] = row.close_moment.date()
+        elif name == "next_due":
+            row.fields["next_due"] = _due(text, dayfirst=where in self.dayfirst)
         elif name in MOMENT_FIELDS:
             row.moments[name] = parse_moment(text, dayfirst=where in self.dayfirst)
 
@@ -267,6 +269,17 @@ def date_order(cells: list[tuple[int, str]]) -> bool | None:
                              f"{decided[1]}'s {decided[2].strip()!r} is {other}; the column "
                              f"mixes both")
     return None if decided is None else decided[0]
+
+
+def _due(text: str, *, dayfirst: bool) -> Due:
+    """A next step's due date in a file: pipe's own stored form, or a date (due that day)
+    or a date-time as parse_moment reads them."""
+    try:
+        return Due.parse_stored(text.strip())
+    except ValueError:
+        pass
+    moment = parse_moment(text, dayfirst=dayfirst)
+    return Due(moment.date(), moment) if ":" in text else Due(moment.date())
 
 
 def parse_moment(text: str, *, dayfirst: bool = False) -> datetime:

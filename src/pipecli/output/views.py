@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable
 
-from pipecli.models import Deal, Event, Kind, Pipeline, Workspace
+from pipecli.models import Deal, Due, Event, Kind, Pipeline, Workspace
 from pipecli.output.render import Column, Stream, View, per_currency, shown
 from pipecli.engine.figures import Currencies, to_money, weighted
 from pipecli.rounding import half_up
@@ -36,8 +36,16 @@ def deal_payload(deal: Deal, pipeline: Pipeline | None) -> dict:
         "owner": deal.owner, "source": deal.source, "close_date": deal.close_date,
         "tags": list(deal.tags), "lost_reason": deal.lost_reason,
         "created_at": deal.created_at, "updated_at": deal.updated_at,
-        "closed_at": deal.closed_at,
+        "closed_at": deal.closed_at, "next_step": next_step_payload(deal),
     }
+
+
+def next_step_payload(deal: Deal) -> dict | None:
+    """A deal's next step in JSON (docs/json.md, "deal"): null when it has none."""
+    if not deal.next_step:
+        return None
+    return {"text": deal.next_step, "due": deal.next_due.stored() if deal.next_due else None,
+            "owner": deal.next_owner}
 
 
 def event_payload(event: Event, in_effect: bool = True) -> dict:
@@ -46,7 +54,7 @@ def event_payload(event: Event, in_effect: bool = True) -> dict:
             "recorded": event.recorded, "event": event.kind.value, "sets": dict(event.sets),
             "tags_added": list(event.tags_added), "tags_removed": list(event.tags_removed),
             "prev": event.prev or None, "target": event.target or None, "note": event.note,
-            "in_effect": in_effect}
+            "batch": event.group, "in_effect": in_effect}
 
 
 def deal_list(ws: Workspace, deals: Iterable[Deal], hidden_closed: int = 0) -> Stream:
@@ -137,6 +145,7 @@ def deal_detail(deal: Deal, events: list[Event], in_effect: set[str],
               ("Company", deal.company), ("Contact", deal.contact), ("Email", deal.email),
               ("Owner", deal.owner), ("Source", deal.source),
               ("Close date", deal.close_date.isoformat() if deal.close_date else ""),
+              ("Next step", _step_line(deal)),
               ("Tags", ", ".join(deal.tags)), ("Lost reason", deal.lost_reason),
               ("External id", deal.external_id),
               ("Created", deal.created_at.strftime("%Y-%m-%d %H:%M")),
@@ -148,10 +157,13 @@ def deal_detail(deal: Deal, events: list[Event], in_effect: set[str],
     place = (None, None)  # (pipeline, stage) the events in effect have put the deal in
     pipeline_currency = pipeline.currency if pipeline else ""
     now = pipeline_currency  # the currency in effect, event by event
+    step = ""  # the next step in effect, event by event (what a `done` completed)
     for e in events:
         if e.id in in_effect and "currency" in e.sets:
             now = e.sets["currency"] or pipeline_currency
-        change = describe(e, label, now, kinds, place)
+        change = describe(e, label, now, kinds, place, step)
+        if e.id in in_effect and "next_step" in e.sets:
+            step = e.sets["next_step"]
         if e.id in in_effect and "stage" in e.sets:
             place = (e.sets.get("pipeline", place[0]), e.sets["stage"])
         if e.id not in in_effect:
@@ -162,10 +174,19 @@ def deal_detail(deal: Deal, events: list[Event], in_effect: set[str],
     return View(columns, rows, payload, currency=currency, preamble=preamble)
 
 
+def _step_line(deal: Deal) -> str:
+    if not deal.next_step:
+        return ""
+    due = f" (due {deal.next_due})" if deal.next_due else ""
+    owner = f" — {deal.next_owner}" if deal.next_owner else ""
+    return f"{deal.next_step}{due}{owner}"
+
+
 def describe(e: Event, label, currency: str, kinds: dict | None = None,
-             place_before: tuple = (None, None)) -> str:
+             place_before: tuple = (None, None), step_before: str = "") -> str:
     """One event in words: what it set (labels for stages, money formatted); with the stage
-    the deal was in before, a move reads "Proposal → Negotiation"."""
+    the deal was in before, a move reads "Proposal → Negotiation"; with the next step
+    before, a `done` says which step was done."""
     sets = e.sets
     if e.kind.is_revert:
         what = (kinds or {}).get(e.target)
@@ -181,7 +202,8 @@ def describe(e: Event, label, currency: str, kinds: dict | None = None,
         return f"won at {value}" if value else "won"
     if e.kind == Kind.LOST:
         return f"lost: {sets['lost_reason']}" if sets.get("lost_reason") else "lost"
-    parts = []
+    parts = [f"done: {step_before}" if step_before else "next step done"] \
+        if e.kind == Kind.DONE else []
     if "stage" in sets or "pipeline" in sets:
         where = label(sets.get("stage", ""))
         pipeline_before, stage_before = place_before
@@ -190,10 +212,18 @@ def describe(e: Event, label, currency: str, kinds: dict | None = None,
             (pipeline_before is not None and sets["pipeline"] != pipeline_before))
         before = f"{label(stage_before)} " if stage_before and not changed else ""
         parts.append(f"→ {sets['pipeline']}: {where}" if changed else f"{before}→ {where}")
+    if sets.get("next_step"):
+        due = f" (due {Due.parse_stored(sets['next_due'])})" if sets.get("next_due") else ""
+        parts.append(f"next: {sets['next_step']}{due}")
+    elif "next_due" in sets and sets["next_due"] and "next_step" not in sets:
+        parts.append(f"next step due {Due.parse_stored(sets['next_due'])}")
+    elif "next_step" in sets and e.kind != Kind.DONE:
+        parts.append("next step: ∅")
     for name in sorted(sets):
-        if name in ("stage", "pipeline", "status") or (name == "lost_reason" and
-                                                        "status" in sets):
-            continue  # a place change says it (and a reopening clears the reason)
+        if name in ("stage", "pipeline", "status", "next_step", "next_due") or (
+                name == "lost_reason" and "status" in sets) or (
+                name == "next_owner" and not sets[name]):
+            continue  # said above (a place change; a reopening clears the reason)
         shown_value = value if name == "value" else sets[name]
         if name == "currency" and not sets[name]:
             shown_value = f"{currency} (its pipeline's)"
@@ -331,7 +361,7 @@ def log_view(entries, ws: Workspace) -> View:
     rows, payload = [], []
     pipelines = {p.name: p for p in ws.pipelines}
     kinds = {e.id: e.kind for e, *_ in entries}
-    for event, name, in_effect, currency, where in entries:
+    for event, name, in_effect, currency, where, step in entries:
         # the deal's pipeline and currency as they were at the event (versions)
         pipeline = pipelines.get(event.sets.get("pipeline", where)) or ws.pipelines[0]
 
@@ -340,7 +370,7 @@ def log_view(entries, ws: Workspace) -> View:
             return stage.label if stage else key
 
         own = event.sets["currency"] if "currency" in event.sets else currency
-        change = describe(event, label, own or pipeline.currency, kinds)
+        change = describe(event, label, own or pipeline.currency, kinds, step_before=step)
         if not in_effect:
             change = f"(taken back) {change}"
         rows.append([event.at, event.deal_id, name, event.kind.value, change, event.note])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from pipecli.models import Deal, Event, Kind
+from pipecli.models import Deal, Due, Event, Kind
 from pipecli.store import schema
 from pipecli.values import new_id, parse_stored_time, recorded_stamp
 
@@ -44,7 +44,7 @@ class DealFilter:
 
 DEAL_SQL_COLUMNS = ("id, pipeline, name, stage, status, value_milli, probability, company, "
                  "contact, email, owner, source, close_date, tags, lost_reason, created_at, "
-                 "updated_at, closed_at, currency, external_id")
+                 "updated_at, closed_at, currency, external_id, next_step, next_due, next_owner")
 
 
 def deal_of(row) -> Deal:
@@ -54,7 +54,7 @@ def deal_of(row) -> Deal:
 
     (id_, pipeline, name, stage, status, value, probability, company, contact, email, owner,
      source, close_date, tags, lost_reason, created_at, updated_at, closed_at, currency,
-     external_id) = row
+     external_id, next_step, next_due, next_owner) = row
     return Deal(id=id_, pipeline=pipeline, name=name, stage=stage, status=status,
                 created_at=parse_stored_time(created_at),
                 updated_at=parse_stored_time(updated_at), value=schema.from_milli(value),
@@ -63,7 +63,9 @@ def deal_of(row) -> Deal:
                 close_date=date.fromisoformat(close_date) if close_date else None,
                 tags=tuple(t for t in tags.split(";") if t), lost_reason=lost_reason,
                 closed_at=parse_stored_time(closed_at) if closed_at else None,
-                currency=currency, external_id=external_id)
+                currency=currency, external_id=external_id, next_step=next_step,
+                next_due=Due.parse_stored(next_due) if next_due else None,
+                next_owner=next_owner)
 
 
 def loose(text: str) -> str:
@@ -170,8 +172,9 @@ class Snapshot:
             self.conn, "WHERE deal = ? AND in_effect = 1 AND kind NOT IN ('undone', 'redone')",
             (deal_id,), order="at_s DESC, recorded DESC, id DESC", limit=1), None)
 
-    def recent(self, count: int, where: str = "", params=()) -> list[Event]:
-        """The latest `count` events in recording order, newest first, read by index."""
+    def recent(self, count: int | None, where: str = "", params=()) -> list[Event]:
+        """The latest `count` events (None: all) in recording order, newest first, read by
+        index."""
         return list(schema.select_events(self.conn, where, params,
                                          order="recorded DESC, id DESC", limit=count))
 
@@ -189,6 +192,7 @@ class Transaction(Snapshot):
         self.appended: list[Event] = []
         self.count = 0  # events landed by this transaction
         self._last_recorded: str | None = None
+        self._first: str | None = None  # the id of the first event: the others' batch
 
     def taken_ids(self):
         return _IdsInUse(self.conn)
@@ -198,47 +202,69 @@ class Transaction(Snapshot):
         """Record one event of a deal: it gets a new id, the next recording time and the
         deal's latest event as `prev`; the deal's derived rows are brought up to date."""
         latest = self.latest(deal_id)
-        event = Event(id=self._new_event_id(), deal_id=deal_id, at=at, kind=kind,
+        event_id = self._new_event_id()
+        event = Event(id=event_id, deal_id=deal_id, at=at, kind=kind,
                       recorded=self._next_recorded(), sets=dict(sets or {}),
                       tags_added=tuple(tags_added), tags_removed=tuple(tags_removed),
-                      prev=latest.id if latest else "", target=target, note=note)
+                      prev=latest.id if latest else "", target=target, note=note,
+                      batch=self._batch_of(event_id))
         self.land([event])
         return event
 
-    def append_all(self, drafts, advance=None, batch: int = 5000) -> int:
+    def _batch_of(self, event_id: str) -> str:
+        """What a new event names as its batch: nothing when it is the transaction's first
+        (it is the batch), else that first event — so one undo takes back the command."""
+        if self._first is None:
+            self._first = event_id
+            return ""
+        return self._first
+
+    def append_all(self, drafts, advance=None, chunk: int = 5000) -> int:
         """Record many events as `append` does each (an import): `drafts` yields
         (deal_id, kind, at, sets, tags_added, tags_removed, note); a deal's events chain
-        their `prev` in the order given. They land in batches (one refold per batch, not
-        per event); advance(n) is told after each. Returns how many were recorded."""
+        their `prev` in the order given. They land in chunks (one refold per chunk, not
+        per event); advance(n) is told after each. They are one batch: one undo takes
+        them all back. Returns how many were recorded."""
+        total = 0
+        for landed in self._land_chunks(((*d, "") for d in drafts), chunk):
+            total += len(landed)
+            if advance:
+                advance(len(landed))
+        return total
+
+    def revert_all(self, kind: Kind, targets: list[Event], at: datetime,
+                   chunk: int = 5000) -> list[Event]:
+        """Record an undone (or redone) event naming each target, landed as append_all's
+        are; returns them in the order of the targets."""
+        drafts = ((t.deal_id, kind, at, {}, (), (), "", t.id) for t in targets)
+        return [e for landed in self._land_chunks(drafts, chunk) for e in landed]
+
+    def _land_chunks(self, drafts, chunk: int) -> Iterator[list[Event]]:
+        """Build events from (deal_id, kind, at, sets, added, removed, note, target) drafts
+        and land them a chunk at a time, yielding each chunk once it has landed."""
         latest: dict[str, str] = {}
         drafted: set[str] = set()
         taken = _EventIds(self.conn)
         pending: list[Event] = []
-        total = 0
-        for deal_id, kind, at, sets, added, removed, note in drafts:
+        for deal_id, kind, at, sets, added, removed, note, target in drafts:
             if deal_id not in latest:
                 found = self.latest(deal_id)
                 latest[deal_id] = found.id if found else ""
             event_id = new_id(_Either(drafted, taken), length=EVENT_ID_LENGTH)
             drafted.add(event_id)
-            event = Event(id=event_id, deal_id=deal_id, at=at, kind=kind,
-                          recorded=self._next_recorded(), sets=dict(sets),
-                          tags_added=tuple(added), tags_removed=tuple(removed),
-                          prev=latest[deal_id], note=note)
+            pending.append(Event(id=event_id, deal_id=deal_id, at=at, kind=kind,
+                                 recorded=self._next_recorded(), sets=dict(sets),
+                                 tags_added=tuple(added), tags_removed=tuple(removed),
+                                 prev=latest[deal_id], target=target, note=note,
+                                 batch=self._batch_of(event_id)))
             latest[deal_id] = event_id
-            pending.append(event)
-            if len(pending) >= batch:
+            if len(pending) >= chunk:
                 self.land(pending)
-                total += len(pending)
-                if advance:
-                    advance(len(pending))
+                yield pending
                 pending = []
         if pending:
             self.land(pending)
-            total += len(pending)
-            if advance:
-                advance(len(pending))
-        return total
+            yield pending
 
     def land(self, events: list[Event]) -> None:
         """Put ready-made events in the database (and, on commit, the log)."""

@@ -9,14 +9,29 @@ import zlib
 from datetime import date
 from decimal import Decimal
 
-from pipecli.models import EVENT_KINDS, SETTABLE_FIELDS, STATUSES, Deal, Event, Kind
+from pipecli.models import EVENT_KINDS, SETTABLE_FIELDS, STATUSES, Deal, Due, Event, Kind
 from pipecli.values import (format_time, normalize_money, parse_stored_money,
                             parse_stored_probability, parse_stored_time)
 
 DEAL_COLUMNS = ("id", "pipeline", "name", "stage", "status", "value", "probability", "company",
                 "contact", "email", "owner", "source", "close_date", "tags", "lost_reason",
-                "created_at", "updated_at", "closed_at", "currency", "external_id")
+                "created_at", "updated_at", "closed_at", "currency", "external_id", "next_step",
+                "next_due", "next_owner")
 TAG_SEPARATOR = ";"
+# Deal columns each store version added (at the end): a file of an older version has the
+# columns before them, and is read with these empty.
+DEAL_COLUMNS_ADDED = {"4": ("currency", "external_id"),
+                      "5": ("next_step", "next_due", "next_owner")}
+
+
+def older_layouts(columns: tuple[str, ...], added: dict) -> list[tuple[str, ...]]:
+    """The column lists of earlier versions, newest first: each drops one version's
+    additions from the end."""
+    layouts, current = [], columns
+    for version in sorted(added, reverse=True):
+        current = tuple(c for c in current if c not in added[version])
+        layouts.append(current)
+    return layouts
 
 
 def money_text(amount: Decimal | None) -> str:
@@ -30,13 +45,13 @@ def deal_to_row(deal: Deal) -> list[str]:
             deal.source, deal.close_date.isoformat() if deal.close_date else "",
             TAG_SEPARATOR.join(deal.tags), deal.lost_reason, format_time(deal.created_at),
             format_time(deal.updated_at), format_time(deal.closed_at) if deal.closed_at else "",
-            deal.currency, deal.external_id]
+            deal.currency, deal.external_id, deal.next_step,
+            deal.next_due.stored() if deal.next_due else "", deal.next_owner]
 
 
 def row_to_deal(row) -> Deal:
     """Parse DEAL_COLUMNS cells; raises ValueError naming the column at fault."""
-    if len(row) == len(DEAL_COLUMNS) - len(ADDED_FIELDS):  # written before version 4
-        row = [*row, *("" for _ in ADDED_FIELDS)]
+    row = _padded(row, DEAL_COLUMNS, DEAL_COLUMNS_ADDED)
     if len(row) != len(DEAL_COLUMNS):
         raise ValueError(f"has {len(row)} cells, expected {len(DEAL_COLUMNS)}")
     cells = dict(zip(DEAL_COLUMNS, row))
@@ -73,17 +88,30 @@ def deal_from_cells(cells: dict[str, str]) -> Deal:
         created_at=parsed("created_at", parse_stored_time),
         updated_at=parsed("updated_at", parse_stored_time),
         closed_at=parsed("closed_at", parse_stored_time), currency=cell("currency"),
-        external_id=cell("external_id"))
+        external_id=cell("external_id"), next_step=cell("next_step"),
+        next_due=parsed("next_due", Due.parse_stored), next_owner=cell("next_owner"))
+
+
+def _padded(row, columns: tuple[str, ...], added: dict) -> list:
+    """A row of an older version's layout, with the later columns empty."""
+    for layout in older_layouts(columns, added):
+        if len(row) == len(layout):
+            return [*row, *("" for _ in range(len(columns) - len(layout)))]
+    return row
 
 
 # The event log's columns, in this order. `sets` names the fields the event sets, so an
 # empty cell in a named column clears that field and an empty cell elsewhere means "not
 # touched". `crc` (CRC-32 of the rest of the line, 8 hex digits) makes a line torn by a
 # crash, or edited by hand, detectable: it is never read as data.
-# Fields added in version 4 come last, so a line written before has the same cells up to
-# `note` and is read with these empty.
+# Columns added by later versions come last (in the order of EVENT_COLUMNS_ADDED), so a
+# line written before has the same cells up to `note` and is read with these empty.
+# `batch` names the first event of the command that recorded the line (empty for that one),
+# so one undo takes back the whole command.
 FIELD_COLUMNS = SETTABLE_FIELDS
-ADDED_FIELDS = ("currency", "external_id")
+EVENT_COLUMNS_ADDED = {"4": ("currency", "external_id"),
+                       "5": ("next_step", "next_due", "next_owner", "batch")}
+ADDED_FIELDS = tuple(c for added in EVENT_COLUMNS_ADDED.values() for c in added)
 EVENT_COLUMNS = ("id", "recorded", "deal", "at", "kind", "prev", "target", "sets",
                  *(f for f in FIELD_COLUMNS if f not in ADDED_FIELDS), "tags_added",
                  "tags_removed", "note", *ADDED_FIELDS)
@@ -98,7 +126,8 @@ def event_to_row(event: Event) -> list[str]:
              "target": event.target,
              "sets": _FIELD_SEPARATOR.join(f for f in FIELD_COLUMNS if f in event.sets),
              "tags_added": TAG_SEPARATOR.join(event.tags_added),
-             "tags_removed": TAG_SEPARATOR.join(event.tags_removed), "note": event.note}
+             "tags_removed": TAG_SEPARATOR.join(event.tags_removed), "note": event.note,
+             "batch": event.batch}
     return [cells[c] if c in cells else event.sets.get(c, "") for c in EVENT_COLUMNS]
 
 
@@ -110,8 +139,7 @@ _DEAL_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 def row_to_event(row) -> Event:
     """Parse EVENT_COLUMNS cells (or those of a line written before version 4); raises
     ValueError naming the column at fault."""
-    if len(row) == len(EVENT_COLUMNS) - len(ADDED_FIELDS):
-        row = [*row, *("" for _ in ADDED_FIELDS)]
+    row = _padded(row, EVENT_COLUMNS, EVENT_COLUMNS_ADDED)
     if len(row) != len(EVENT_COLUMNS):
         raise ValueError(f"has {len(row)} cells, expected {len(EVENT_COLUMNS)}")
     c = dict(zip(EVENT_COLUMNS, row))
@@ -119,7 +147,7 @@ def row_to_event(row) -> Event:
         raise ValueError(f"column id: {c['id'][:40]!r} is not an id")
     if not _DEAL_ID.fullmatch(c["deal"]):
         raise ValueError(f"column deal: {c['deal'][:40]!r} is not an id")
-    for name in ("prev", "target"):
+    for name in ("prev", "target", "batch"):
         if c[name] and (len(c[name]) > 40 or not set(c[name]) <= _ID_CHARS):
             raise ValueError(f"column {name}: {c[name][:40]!r} is not an id")
     try:
@@ -148,7 +176,7 @@ def row_to_event(row) -> Event:
     return Event(id=c["id"], deal_id=c["deal"], at=at, kind=kind, recorded=c["recorded"],
                  sets=sets, tags_added=_tags(c["tags_added"]),
                  tags_removed=_tags(c["tags_removed"]), prev=c["prev"], target=c["target"],
-                 note=c["note"])
+                 note=c["note"], batch=c["batch"])
 
 
 def trusted_event(row) -> Event:
@@ -159,7 +187,7 @@ def trusted_event(row) -> Event:
     return Event(id=c["id"], deal_id=c["deal"], at=parse_stored_time(c["at"]),
                  kind=Kind(c["kind"]), recorded=c["recorded"], sets={f: c[f] for f in named},
                  tags_added=_tags(c["tags_added"]), tags_removed=_tags(c["tags_removed"]),
-                 prev=c["prev"], target=c["target"], note=c["note"])
+                 prev=c["prev"], target=c["target"], note=c["note"], batch=c["batch"])
 
 
 _RECORDED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -192,6 +220,12 @@ def check_field_texts(sets: dict) -> None:
                 date.fromisoformat(text)
             except ValueError:
                 raise ValueError(f"column close_date: {text!r} is not a date") from None
+        elif name == "next_due":
+            try:
+                Due.parse_stored(text)
+            except ValueError:
+                raise ValueError(f"column next_due: {text[:40]!r} is not a date or an ISO "
+                                 f"date-time with its offset") from None
 
 
 MAX_TEXT = 500

@@ -33,7 +33,8 @@ from pipecli.errors import StoreError
 from pipecli.models import Event
 from pipecli.store import schema
 from pipecli.store.base import Snapshot, Store, Transaction
-from pipecli.store.codec import ADDED_FIELDS, LOG_COLUMNS, decode_line, encode_line
+from pipecli.store.codec import (EVENT_COLUMNS_ADDED, LOG_COLUMNS, decode_line, encode_line,
+                                 older_layouts)
 from pipecli.store.locking import flocked
 from pipecli.store.sqlite_store import (check_format, connect, immediate, snapshot,
                                          sql_error)
@@ -41,9 +42,10 @@ from pipecli.values import ID_ALPHABET, new_id
 
 LOG_NAME = re.compile(r"^(\d{4})-(\d{2})-([0-9a-z]{8})\.csv$")
 HEADER = ",".join(LOG_COLUMNS) + "\n"
-# Header lines a log file may start with: this version's, and version 3's (whose lines
-# lack the fields added since; codec reads them with those empty).
-HEADERS = {HEADER[:-1], ",".join(c for c in LOG_COLUMNS if c not in ADDED_FIELDS)}
+# Header lines a log file may start with: this version's, and each earlier one's (whose
+# lines lack the columns added since; codec reads them with those empty).
+HEADERS = {HEADER[:-1], *(",".join(layout) for layout in older_layouts(LOG_COLUMNS,
+                                                                    EVENT_COLUMNS_ADDED))}
 LOCAL = ".local"
 TAIL = 256  # bytes of a file's read part remembered to notice a rewrite
 CHUNK = 4 << 20  # bytes of a log file read at a time
@@ -287,6 +289,8 @@ class LogStore(Store):
             fresh = not schema.objects(conn)
             if not fresh and schema.meta(conn).get("folder") != self._folder_identity():
                 raise StoreError("made elsewhere")
+            if not fresh and schema.meta(conn).get("version") != schema.VERSION:
+                raise StoreError("an index of an earlier version: made again from the log")
         except (StoreError, sqlite3.DatabaseError):
             conn.close()
             for suffix in ("", "-wal", "-shm", "-journal"):

@@ -22,7 +22,7 @@ from pipecli.store.codec import EVENT_COLUMNS, money_text, row_to_event, trusted
 from pipecli.values import format_time
 
 FORMAT = "pipe-store"
-VERSION = "4"
+VERSION = "5"
 MILLI = Decimal(1000)
 
 # Event columns as stored: the log's, with `deal` and the text fields as they are written.
@@ -46,7 +46,8 @@ CREATE TABLE deals (
     contact TEXT NOT NULL, email TEXT NOT NULL, owner TEXT NOT NULL, source TEXT NOT NULL,
     close_date TEXT, tags TEXT NOT NULL, lost_reason TEXT NOT NULL, created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL, closed_at TEXT, created_s INTEGER NOT NULL,
-    updated_s INTEGER NOT NULL, currency TEXT NOT NULL, external_id TEXT NOT NULL
+    updated_s INTEGER NOT NULL, currency TEXT NOT NULL, external_id TEXT NOT NULL,
+    next_step TEXT NOT NULL, next_due TEXT NOT NULL, next_owner TEXT NOT NULL
 );
 CREATE INDEX deals_by_stage ON deals (pipeline, stage);
 CREATE INDEX deals_by_external_id ON deals (external_id);
@@ -60,7 +61,8 @@ CREATE TABLE versions (
     created_at TEXT NOT NULL, closed_s INTEGER, closed_at TEXT, stay_start INTEGER NOT NULL,
     visited TEXT NOT NULL, handed_from TEXT NOT NULL, returned_to TEXT NOT NULL,
     handoffs INTEGER NOT NULL, returns INTEGER NOT NULL, close_day INTEGER,
-    currency TEXT NOT NULL
+    currency TEXT NOT NULL, next_step TEXT NOT NULL, next_due TEXT NOT NULL,
+    next_owner TEXT NOT NULL, next_due_day INTEGER, next_due_s INTEGER
 );
 CREATE INDEX versions_by_deal ON versions (deal_id, valid_from);
 CREATE TABLE current AS SELECT * FROM versions WHERE 1 = 0;
@@ -81,15 +83,18 @@ EXPECTED_OBJECTS = {("table", "meta"), ("table", "events"), ("table", "deals"),
                     ("index", "stays_by_deal")}
 
 
-# Versions this one reads after `migrate`: 3 lacked the currency and external_id fields.
-MIGRATABLE = ("3",)
+# Versions this one reads after `migrate`: 3 lacked the currency and external_id fields,
+# 4 the next step and the batch (codec.EVENT_COLUMNS_ADDED).
+MIGRATABLE = ("3", "4")
 _DERIVED = ("deals", "versions", "current", "stays")
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Version 3 → 4 in the caller's transaction: the events gain the two new field
-    columns (empty: not set), and every derived table is made and filled again."""
-    for column in ("currency", "external_id"):
+    """An earlier version → this one, in the caller's transaction: the events gain the
+    columns added since (empty: not set), and every derived table is made and filled
+    again."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    for column in (c for c in EVENT_COLUMNS if c not in have):
         conn.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
     for table in _DERIVED:
         conn.execute(f"DROP TABLE {table}")
@@ -229,9 +234,9 @@ def write_many(conn: sqlite3.Connection, folds: list[tuple[Folded, list[Event]]]
         stays += [(deal_id, st.pipeline, st.stage, int(st.start.timestamp()),
                    None if st.end is None else int(st.end.timestamp())) for st in folded.stays]
     conn.executemany("UPDATE events SET in_effect = ? WHERE id = ?", flips)
-    conn.executemany(f"INSERT INTO deals VALUES ({', '.join('?' * 22)})", deals)
-    conn.executemany(f"INSERT INTO versions VALUES ({', '.join('?' * 30)})", versions)
-    conn.executemany(f"INSERT INTO current VALUES ({', '.join('?' * 30)})", current)
+    conn.executemany(f"INSERT INTO deals VALUES ({', '.join('?' * 25)})", deals)
+    conn.executemany(f"INSERT INTO versions VALUES ({', '.join('?' * 35)})", versions)
+    conn.executemany(f"INSERT INTO current VALUES ({', '.join('?' * 35)})", current)
     conn.executemany("INSERT INTO stays VALUES (?, ?, ?, ?, ?)", stays)
 
 
@@ -258,7 +263,8 @@ def deal_cells(d: Deal) -> list:
             d.source, d.close_date.isoformat() if d.close_date else None, ";".join(d.tags),
             d.lost_reason, format_time(d.created_at), format_time(d.updated_at),
             format_time(d.closed_at) if d.closed_at else None, int(d.created_at.timestamp()),
-            int(d.updated_at.timestamp()), d.currency, d.external_id]
+            int(d.updated_at.timestamp()), d.currency, d.external_id, d.next_step,
+            d.next_due.stored() if d.next_due else "", d.next_owner]
 
 
 def version_cells(v, end) -> list:
@@ -273,7 +279,18 @@ def version_cells(v, end) -> list:
             d.close_date.isoformat() if d.close_date else None, d.lost_reason,
             created, created_text, closed, closed_text, _stamp(v.stay_start)[1],
             v.visited, v.handed_from, v.returned_to, v.handoffs, v.returns,
-            d.close_date.toordinal() if d.close_date else None, d.currency]
+            d.close_date.toordinal() if d.close_date else None, d.currency, d.next_step,
+            d.next_due.stored() if d.next_due else "", d.next_owner, *_due_keys(d.next_due)]
+
+
+def _due_keys(due) -> tuple:
+    """What SQL compares a due by: the day's ordinal for a whole day (overdue once the
+    reader's today is later), the unix time for a moment."""
+    if due is None:
+        return None, None
+    if due.moment is None:
+        return due.day.toordinal(), None
+    return None, int(due.moment.timestamp())
 
 
 def rebuild_all(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,94 @@
+"""`pipe agenda` as a View: one row per next step, grouped by when it is due (the group
+named on its first row for people, on every row for scripts), and the JSON payload
+(docs/json.md, "agenda")."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pipecli.engine.agenda import Agenda, Item, When
+from pipecli.output.render import Column, View
+from pipecli.output.shown import timeline_brief
+
+
+def agenda_view(agenda: Agenda) -> View:
+    """The agenda: When, Due, ID, Deal, Next step, Stage, Value, Owner."""
+    columns = [Column("When"), Column("Due"), Column("ID", bold=True), Column("Deal"),
+               Column("Next step"), Column("Stage", drop=3), Column("Value", "money", drop=2),
+               Column("Owner", drop=1)]
+    rows, machine_rows, last = [], [], None
+    shown_in = _one_currency(agenda)
+    for item in agenda.items:
+        group = group_label(item, agenda.as_of.date())
+        cells = _cells(item, shown_in)
+        rows.append([group if group != last else "", *cells])
+        machine_rows.append([item.when.value, *cells[:5], item.deal.value, cells[6]])
+        last = group
+    notes = []
+    if not agenda.items:
+        notes.append(f"No next steps due by {agenda.until.isoformat()}.")
+    hidden = [f"{n} {what}" for n, what in ((agenda.later, "due later"),
+                                            (agenda.undated, "without a date")) if n]
+    if hidden:
+        count = agenda.later + agenda.undated
+        notes.append(f"({count} more next step{'s' if count != 1 else ''}: "
+                     f"{' and '.join(hidden)}; --later shows "
+                     f"{'them' if count != 1 else 'it'})")
+    if agenda.missing:
+        count = len(agenda.missing)
+        names = ", ".join(f"{t.id} {t.name}" for t, _ in agenda.missing[:5])
+        more = f" and {count - 5} more" if count > 5 else ""
+        notes.append(f"{count} open deal{'s have' if count != 1 else ' has'} no next step: "
+                     f"{names}{more} (pipe edit DEAL --next TEXT --due WHEN)")
+    machine_columns = [Column("When"), *columns[1:6], Column("Value", "money"),
+                       Column("Currency"), Column("Owner")]
+    machine = View(machine_columns,
+                   [[*r[:7], _currency(i), r[7]] for r, i in zip(machine_rows, agenda.items)],
+                   None)
+    return View(columns, rows, payload(agenda), notes=notes, machine=machine,
+                currency=shown_in)
+
+
+def group_label(item: Item, today: date) -> str:
+    """A group as people read it: overdue, today, tomorrow, a weekday and date, later,
+    no date."""
+    if item.when == When.DAY:
+        if (item.day - today).days == 1:
+            return "tomorrow"
+        return item.day.strftime("%a %d %b")
+    return {When.OVERDUE: "overdue", When.TODAY: "today", When.LATER: "later",
+            When.UNDATED: "no date"}[item.when]
+
+
+def _cells(item: Item, shown_in: str) -> list:
+    """The row of a step; a value in another currency than the agenda's carries its code."""
+    t, p = item.deal, item.pipeline
+    stage = p.stage(t.stage)
+    label = stage.label if stage else t.stage
+    due = str(t.next_due) if t.next_due else ""
+    code = _currency(item)
+    value = t.value if code == shown_in or t.value is None else {code: t.value}
+    return [due, t.id, t.name, t.next_step, label, value, t.next_owner or t.owner]
+
+
+def _currency(item: Item) -> str:
+    return item.deal.currency or item.pipeline.currency
+
+
+def _one_currency(agenda: Agenda) -> str:
+    codes = {_currency(i) for i in agenda.items}
+    return codes.pop() if len(codes) == 1 else ""
+
+
+def payload(agenda: Agenda) -> dict:
+    """The JSON shape of `pipe agenda -o json` (docs/json.md, "agenda")."""
+    return {
+        "as_of": agenda.as_of, "until": agenda.until,
+        "items": [dict(timeline_brief(i.deal, i.pipeline), pipeline=i.pipeline.name,
+                       when=i.when.value, due=i.deal.next_due.stored() if i.deal.next_due
+                       else None, next_step=i.deal.next_step,
+                       next_owner=i.deal.next_owner or i.deal.owner)
+                  for i in agenda.items],
+        "later": agenda.later, "undated": agenda.undated,
+        "missing": [dict(timeline_brief(t, p), pipeline=p.name) for t, p in agenda.missing],
+    }
