@@ -34,6 +34,7 @@ os.environ["PIPE_NOW"] = "2026-11-20T17:00:00+00:00"
 import pipecli.store.base  # noqa: E402
 import pipecli.store.logstore  # noqa: E402
 from pipecli import ops, values  # noqa: E402
+from pipecli.models import Due  # noqa: E402
 from pipecli.pipeline import load_workspace  # noqa: E402
 from pipecli.store import open_store  # noqa: E402
 
@@ -160,10 +161,43 @@ def _steps(pipeline, *, count: int, seed: int, b2c: bool) -> list[tuple]:
     return steps
 
 
+B2B_STEPS = ["Call {first}", "Book a demo with {first}", "Send the proposal to {first}",
+             "Check the budget with {first}", "Send the contract", "Follow up by email"]
+B2C_STEPS = ["Send {first} a discount code", "Answer {first}'s question",
+             "Follow up on the cart"]
+
+
+def _next_steps(steps: list[tuple], *, seed: int, b2c: bool) -> None:
+    """Give most deals still open at the end a next step on their last step (as `--next`
+    on that add or move), due a few days after it: old ones are overdue by now, recent
+    ones due in the coming days. Drawn from a generator of their own, so the deals and
+    every other figure are as they were without."""
+    rng = random.Random(seed + 3)
+    closing = {"win", "lose"}
+    last: dict[int, int] = {}
+    closed = set()
+    contact: dict[int, str] = {}
+    for i, (_, n, _, op, args) in enumerate(steps):
+        last[n] = i
+        if op in closing:
+            closed.add(n)
+        if op == "add":
+            contact[n] = args["fields"]["contact"]
+    for n, i in sorted(last.items()):
+        at, _, _, op, args = steps[i]
+        if n in closed or op not in ("add", "move") or rng.random() < 0.15:
+            continue  # closed, or an open deal left without a step
+        first = contact[n].split(" ")[0]
+        text = rng.choice(B2C_STEPS if b2c else B2B_STEPS).format(first=first)
+        due = at.date() + timedelta(days=rng.randrange(2, 10))
+        args["follow"] = ops.FollowUp(text, Due(due))
+
+
 def _play(pipeline_file: Path, target: Path, *, count: int, seed: int, b2c: bool) -> None:
     ws = load_workspace(pipeline_file)
     p = ws.pipelines[0]
     steps = _steps(p, count=count, seed=seed, b2c=b2c)
+    _next_steps(steps, seed=seed, b2c=b2c)
     deal_ids, draw = [], _ids(random.Random(seed + 1))
     for _ in range(count):
         deal_ids.append(draw(set(deal_ids)))

@@ -123,3 +123,14 @@ def test_a_bulk_edit_checks_each_deals_rules(run, workspace):
     jpy = add(run, "Yen", "--currency", "JPY", "--value", "1000")
     result = run("edit", usd, jpy, "--value", "12.50", "--yes")
     assert result.code == 2 and "JPY" in result.err  # yen have no minor unit
+
+
+def test_export_takes_the_list_filters(run, three):
+    run("won", three[2])
+    open_ones = run("export", "-o", "json", "--status", "open").json()
+    assert sorted(d["name"] for d in open_ones) == ["Acme", "Beta"]
+    avas = run("export", "-o", "json", "--owner", "AVA", "--value-min", "150").json()
+    assert [d["name"] for d in avas] == ["Beta"]
+    events = run("export", "--history", "-o", "json", "-s", "gamma").json()
+    assert {e["deal"] for e in events} == {three[2]} and len(events) == 2
+    assert len(run("export", "-o", "json").json()) == 3  # every deal by default

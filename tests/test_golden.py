@@ -40,6 +40,7 @@ SCREENS = {
     "stale": ["stale"],
     "forecast": ["forecast"],
     "board": ["board"],
+    "agenda": ["agenda"],
 }
 
 

@@ -202,3 +202,18 @@ def test_next_steps_survive_export_and_import(run, workspace, tmp_path):
     assert result.code == 0, result.err
     globex = next(d for d in run("list", "-o", "json").json() if d["name"] == "Globex")
     assert globex["next_step"] == {"text": "Send quote", "due": "2026-12-01", "owner": ""}
+
+
+def test_closing_a_deal_takes_its_next_step_away_and_edit_can_give_one(run, workspace):
+    won = add(run, "Won deal", "--next", "Send contract", "--due", "today")
+    lost = add(run, "Lost deal", "--next", "Call", "--due", "today")
+    run("won", won)
+    run("lost", lost, "--reason", "price")
+    assert deal_json(run, won)["next_step"] is None
+    assert deal_json(run, lost)["next_step"] is None
+    assert run("agenda", "-o", "json").json()["items"] == []
+    assert run("edit", lost, "--next", "Call again in spring", "--due", "2027-03-01").code == 0
+    later = run("agenda", "--later", "-o", "json").json()["items"]
+    assert [(i["id"], i["stage"]) for i in later] == [(lost, "lost")]
+    assert run("undo").code == 0 and run("undo").code == 0  # the lost comes back: its step too
+    assert deal_json(run, lost)["next_step"]["text"] == "Call"

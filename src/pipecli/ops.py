@@ -36,6 +36,11 @@ class FollowUp:
     owner: str = ""
 
 
+# Closing a deal takes its next step away: there is nothing left to advance (`pipe edit
+# --next` gives a closed deal one, e.g. "call again in spring").
+_CLOSED = FollowUp("")
+
+
 def _follow(deal: Deal, follow: FollowUp | None, entered: Stage | None,
             at: datetime) -> Deal:
     """The deal with its next step as a change leaves it: the one given; else, entering a
@@ -294,7 +299,7 @@ def _close_won(tx: Transaction, deal: Deal, target: Stage, value: Decimal | None
                at: datetime, follow: FollowUp | None = None) -> Change:
     after = deal.with_changes(stage=target.key, status=WON, closed_at=at, updated_at=at,
                               value=deal.value if value is None else value)
-    after = _follow(after, follow, target, at)
+    after = _follow(after, follow or _CLOSED, target, at)
     return _record(tx, deal, after, Kind.WON, at, note=note)
 
 
@@ -348,6 +353,7 @@ class Lose:
         at = _moment(tx, self.at, deal)
         after = deal.with_changes(stage=pipeline.lost_stage.key, status=LOST, closed_at=at,
                                   updated_at=at, lost_reason=reason)
+        after = _follow(after, _CLOSED, None, at)
         return _record(tx, deal, after, Kind.LOST, at, note=self.note)
 
 

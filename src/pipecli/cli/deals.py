@@ -249,12 +249,28 @@ def export(
                                           "the current deals.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", help="Write to this file "
                                                    "(default: stdout).")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Only this stage.",
+                                                 autocompletion=completion.stages)] = None,
+    status: Annotated[Status, typer.Option("--status", help="open, won, lost or all.")]
+    = Status.all,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    search: SearchOpt = None,
+    company: CompanyOpt = None,
+    value_min: ValueMinOpt = None,
+    value_max: ValueMaxOpt = None,
+    close_after: CloseAfterOpt = None,
+    close_before: CloseBeforeOpt = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
 ) -> None:
-    """Export every deal (or every event) in pipe's own columns; `pipe import` of the file
-    into an empty store gives the same store back. CSV cells that a spreadsheet would run as
-    formulas are prefixed with '.
+    """Export deals (or their events) in pipe's own columns, for backup or another tool.
+
+    `pipe import` of the file into an empty store gives the same store back. The filters
+    of `pipe list` choose which deals (every deal by default: --status all); with
+    --history, their events. CSV cells a spreadsheet would run as formulas are prefixed
+    with '.
 
     Example: pipe export --history -o jsonl --output backup.jsonl
     """
@@ -265,10 +281,17 @@ def export(
         raise UsageError(f"--format must be one of {', '.join(exporting.FORMATS)}")
     ws, store = open_workspace(file)
     name = ws.pipeline(pipeline).name if pipeline else None
+    narrow = search_of(ws.pipeline(pipeline).currency, search, company, value_min, value_max,
+                       close_after, close_before)
+    filtered = narrow.active or status != Status.all or any(
+        x is not None for x in (stage, owner, source, tag))
+    criteria = {"stage": stage, "status": status.value, "owner": owner, "source": source,
+                "tag": tag, "search": narrow} if filtered else None
+    options = dict(fmt=fmt, history=history, pipeline=name, ws=ws, criteria=criteria)
     if output is None:
-        exporting.export(store, sys.stdout, fmt=fmt, history=history, pipeline=name)
+        exporting.export(store, sys.stdout, **options)
         return
-    exporting.export_to(output, store, fmt=fmt, history=history, pipeline=name)
+    exporting.export_to(output, store, **options)
     say(f"Wrote {output}.")
 
 

@@ -29,11 +29,29 @@ def _typed(column: str, cell: str):
 
 
 def export(store: Store, out: TextIO, *, fmt: str, history: bool,
-           pipeline: str | None = None) -> None:
+           pipeline: str | None = None, ws=None, criteria: dict | None = None) -> None:
     """Write the store's deals (or events) to `out` in fmt, row by row (a million events
-    are never held at once). Events are written as stored, in recording order."""
+    are never held at once). Events are written as stored, in recording order. With
+    `criteria` (engine.listing's filter set, over the workspace `ws`), only the deals it
+    selects (and, with history, their events)."""
     columns = EVENT_COLUMNS if history else DEAL_COLUMNS
     with store.read() as snapshot:
+        if criteria is not None:
+            from pipecli.engine.listing import matching
+
+            chosen = [d.id for d in matching(snapshot, ws, pipeline=pipeline, **criteria)]
+            snapshot.conn.execute("CREATE TEMP TABLE chosen (id TEXT PRIMARY KEY)")
+            snapshot.conn.executemany("INSERT INTO temp.chosen VALUES (?)",
+                                      ((i,) for i in chosen))
+            if history:
+                rows = (list(row) for row in snapshot.conn.execute(
+                    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE deal IN "
+                    f"(SELECT id FROM temp.chosen) ORDER BY recorded, id"))
+            else:
+                keep = set(chosen)
+                rows = (deal_to_row(d) for d in snapshot.deals() if d.id in keep)
+            _write(out, fmt, columns, rows)
+            return
         if history:
             where, params = "", ()
             if pipeline is not None:

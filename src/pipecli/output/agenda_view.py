@@ -12,18 +12,20 @@ from pipecli.output.shown import timeline_brief
 
 
 def agenda_view(agenda: Agenda) -> View:
-    """The agenda: When, Due, ID, Deal, Next step, Stage, Value, Owner."""
-    columns = [Column("When"), Column("Due"), Column("ID", bold=True), Column("Deal"),
-               Column("Next step"), Column("Stage", drop=3), Column("Value", "money", drop=2),
-               Column("Owner", drop=1)]
+    """The agenda: When (the group, or the day for an overdue or later step, with the time
+    when one was given — said once for a run of rows), ID, Deal, Next step, Stage, Value,
+    Owner. csv/tsv/plain-for-scripts get the group and the due date apart."""
+    columns = [Column("When"), Column("ID", bold=True), Column("Deal"),
+               Column("Next step"), Column("Stage", drop=2), Column("Value", "money", drop=1),
+               Column("Owner", drop=3)]  # a founder owns every step: owner goes first
     rows, machine_rows, last = [], [], None
     shown_in = _one_currency(agenda)
     for item in agenda.items:
-        group = group_label(item, agenda.as_of.date())
+        when = when_label(item, agenda.as_of.date())
         cells = _cells(item, shown_in)
-        rows.append([group if group != last else "", *cells])
+        rows.append([when if when != last else "", *cells[1:]])
         machine_rows.append([item.when.value, *cells[:5], item.deal.value, cells[6]])
-        last = group
+        last = when
     notes = []
     if not agenda.items:
         notes.append(f"No next steps due by {agenda.until.isoformat()}.")
@@ -40,7 +42,7 @@ def agenda_view(agenda: Agenda) -> View:
         more = f" and {count - 5} more" if count > 5 else ""
         notes.append(f"{count} open deal{'s have' if count != 1 else ' has'} no next step: "
                      f"{names}{more} (pipe edit DEAL --next TEXT --due WHEN)")
-    machine_columns = [Column("When"), *columns[1:6], Column("Value", "money"),
+    machine_columns = [Column("When"), Column("Due"), *columns[1:5], Column("Value", "money"),
                        Column("Currency"), Column("Owner")]
     machine = View(machine_columns,
                    [[*r[:7], _currency(i), r[7]] for r, i in zip(machine_rows, agenda.items)],
@@ -49,15 +51,26 @@ def agenda_view(agenda: Agenda) -> View:
                 currency=shown_in)
 
 
-def group_label(item: Item, today: date) -> str:
-    """A group as people read it: overdue, today, tomorrow, a weekday and date, later,
-    no date."""
-    if item.when == When.DAY:
-        if (item.day - today).days == 1:
-            return "tomorrow"
-        return item.day.strftime("%a %d %b")
-    return {When.OVERDUE: "overdue", When.TODAY: "today", When.LATER: "later",
-            When.UNDATED: "no date"}[item.when]
+def when_label(item: Item, today: date) -> str:
+    """When a step is due, as people read it: `overdue 18 Nov`, `today`, `tomorrow`, a
+    weekday and date (`Thu 26 Nov`), a later date with its year, `no date`; a time of day
+    when the step has one (`today 14:00`)."""
+    due = item.deal.next_due
+    if due is None:
+        return "no date"
+    day = item.day
+    if item.when == When.OVERDUE:
+        text = f"overdue {day.strftime('%d %b')}" if day.year == today.year else \
+            f"overdue {day.isoformat()}"
+    elif item.when == When.TODAY:
+        text = "today"
+    elif item.when == When.DAY:
+        text = "tomorrow" if (day - today).days == 1 else day.strftime("%a %d %b")
+    else:
+        text = day.isoformat()
+    if due.moment is not None:
+        text += " " + due.moment.astimezone().strftime("%H:%M")
+    return text
 
 
 def _cells(item: Item, shown_in: str) -> list:
