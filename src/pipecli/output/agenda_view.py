@@ -15,7 +15,7 @@ def agenda_view(agenda: Agenda) -> View:
     """The agenda: When (the group, or the day for an overdue or later step, with the time
     when one was given — said once for a run of rows), ID, Deal, Next step, Stage, Value,
     Owner. csv/tsv/plain-for-scripts get the group and the due date apart."""
-    columns = [Column("When"), Column("ID", bold=True), Column("Deal"),
+    columns = [Column("When", "date"), Column("ID", bold=True), Column("Deal"),  # never split
                Column("Next step"), Column("Stage", drop=2), Column("Value", "money", drop=1),
                Column("Owner", drop=3)]  # a founder owns every step: owner goes first
     rows, machine_rows, last = [], [], None
