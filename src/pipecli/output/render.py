@@ -15,6 +15,7 @@ escaped (\\x1b) rather than sent to the terminal.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -294,7 +295,7 @@ def emit_document(doc: Document, fmt: str | None) -> None:
         return
     first = True
     for section in doc.sections:
-        if isinstance(section, Chart) and fmt != "table":
+        if isinstance(section, Chart) and fmt not in ("table", "markdown"):
             continue
         if not first:
             out("")
@@ -305,15 +306,60 @@ def emit_document(doc: Document, fmt: str | None) -> None:
                 from pipecli.output.terminal import emit_lines
 
                 emit_lines([shown(line) for line in lines], bold=isinstance(section, str))
+            elif fmt == "markdown":
+                out(f"# {shown(section)}" if isinstance(section, str) else
+                    markdown_lines([shown(line) for line in lines]))
             else:
-                prefix = "# " if fmt == "markdown" and isinstance(section, str) else ""
-                out("\n".join(prefix + shown(line) for line in lines))
+                out("\n".join(shown(line) for line in lines))
         elif isinstance(section, Chart):
-            from pipecli.output.terminal import emit_chart
+            if fmt == "markdown":
+                emit(chart_view(section), fmt)
+            else:
+                from pipecli.output.terminal import emit_chart
 
-            emit_chart(section)
+                emit_chart(section)
         else:
             emit(section, fmt)
+
+
+_FIGURE = re.compile(r"^\s*([^:|]{1,20}):\s+(\S.*)$")  # "Win rate:   6.3%", a short label
+
+
+def markdown_lines(lines: list[str]) -> str:
+    """Lines of text as Markdown that renders as it reads: "Label: figure" lines as a
+    two-column table (one row each — consecutive lines would merge into one paragraph),
+    any other lines as paragraphs of their own."""
+    found = [_FIGURE.match(line) for line in lines]
+    lead = [] if found and found[0] else lines[:1]  # a heading line (`pipe show`'s first)
+    found = found[len(lead):]
+    if len(found) >= 2 and all(found):
+        rows = [f"| {md_cell(m[1].strip())} | {md_cell(' '.join(m[2].split()))} |"
+                for m in found]
+        table = "\n".join(["| Figure | Value |", "|:--|:--|", *rows])
+        return "\n\n".join([*(md_cell(x.strip(), table=False) for x in lead), table])
+    return "\n\n".join(md_cell(line.strip(), table=False) for line in lines)
+
+
+def md_cell(text: str, table: bool = True) -> str:
+    """Text safe in Markdown: a `|` cannot end a table cell; no line starts a block."""
+    text = text.replace("\\", "\\\\").replace("|", "\\|") if table else text
+    if not table and re.match(r"^(#|[-+*>=]|\d+[.)]\s)", text):
+        text = "\\" + text  # a name like "# hot" or "1. Acme" is not a heading or list
+    return text.replace("\n", " ")
+
+
+def chart_view(chart: Chart) -> View:
+    """A chart's bars as a table (its label, then its figures — already formatted text —
+    under their headings): what a format without bars shows."""
+    widest = max((len(figures) for _, _, figures in chart.bars), default=0)
+    headings = list(chart.headings)[:widest]
+    headings += [""] * (widest - len(headings))
+    columns = [Column("Stage")] + [Column(h or " ", "number") for h in headings]
+    rows = [[label, *figures, *[""] * (widest - len(figures))]
+            for label, _, figures in chart.bars]
+    return View(columns, rows, None, title=chart.title,
+                notes=[chart.empty] if chart.empty and not any(s for _, s, _ in chart.bars)
+                else [])
 
 
 def _emit_delimited(view: View, delimiter: str) -> None:
@@ -335,15 +381,23 @@ def _emit_tabulate(view: View, tablefmt: str) -> None:
                      for v, c in zip(view.footer, view.columns)])
     align = ["right" if c.kind in NUMERIC else "left"
              for c in view.columns]
+    markdown = tablefmt == "github"
+    headers = [c.header for c in view.columns]
+    if markdown:  # a `|` in a name must not end its cell
+        rows = [[md_cell(cell) for cell in row] for row in rows]
+        headers = [md_cell(h) for h in headers]
     lines = []
     if view.title:
-        lines.append(f"## {shown(view.title)}\n" if tablefmt == "github" else shown(view.title))
+        lines.append(f"## {shown(view.title)}\n" if markdown else shown(view.title))
     if view.preamble:
-        lines.extend(view.preamble + [""])
-    if rows or tablefmt == "github":
-        lines.append(tabulate(rows, headers=[c.header for c in view.columns], tablefmt=tablefmt,
+        lines.extend([markdown_lines(view.preamble), ""] if markdown else view.preamble + [""])
+    if rows or markdown:
+        lines.append(tabulate(rows, headers=headers, tablefmt=tablefmt,
                               colalign=align, disable_numparse=True))
-    lines.extend(view.notes)
+    if markdown and view.notes:  # after a blank line, each its own paragraph: not a row
+        lines.extend(["", "\n\n".join(md_cell(n, table=False) for n in view.notes)])
+    else:
+        lines.extend(view.notes)
     out("\n".join(lines))
 
 
