@@ -17,7 +17,8 @@ from conftest import PIPELINE_YAML
 REPORT_MODULES = ("pipecli.engine.figures", "pipecli.output.report_views",
                   "pipecli.output.shown", "pipecli.engine.report", "pipecli.engine.facts")
 DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, "pipecli.output.views",
-        "pipecli.engine.forecast",
+        "pipecli.engine.forecast", "pipecli.engine.agenda", "pipecli.engine.digest",
+        "pipecli.output.agenda_view", "pipecli.output.digest_view",
         "pipecli.engine.attention", "pipecli.engine.lists", "pipecli.engine.listing",
         "pipecli.exchange.importing", "pipecli.exchange.exporting", "pipecli.upgrade",
         "pipecli.store.legacy")
