@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -200,6 +200,23 @@ class Due:
     day: date
     moment: datetime | None = None  # aware; None = the whole day
 
+    def checked(self, *, day_years: bool = True) -> "Due":
+        """This due, if pipe can keep it (else ValueError): in the years an import's dates
+        are (rows.parse_moment). Every reader turns a moment into its own time zone and a
+        unix time (agenda, stale), which one such as year 1 east of UTC cannot be, so a
+        moment is always held to them; a day only with day_years (what is typed or
+        imported — a stored line is read as an earlier pipe wrote it)."""
+        try:
+            utc = self.moment.astimezone(timezone.utc) if self.moment is not None else None
+        except (OverflowError, ValueError):
+            utc = date.min
+        kept = [d for d in (self.day if day_years else None, utc) if d is not None]
+        if (self.moment is not None and self.moment.utcoffset() is None) or not all(
+                DUE_YEARS[0] <= d.year <= DUE_YEARS[1] for d in kept):
+            raise ValueError(f"{self.stored()!r} is not a due date pipe can keep (years "
+                             f"{DUE_YEARS[0]} to {DUE_YEARS[1]}, a time with its offset)")
+        return self
+
     @classmethod
     def parse_stored(cls, text: str) -> "Due":
         """A stored due: YYYY-MM-DD, or an ISO date-time with its offset (ValueError)."""
@@ -224,6 +241,9 @@ class Due:
         if self.moment is None:
             return self.day.isoformat()
         return self.moment.strftime("%Y-%m-%d %H:%M")
+
+
+DUE_YEARS = (1900, 9998)
 
 
 @dataclass(frozen=True)

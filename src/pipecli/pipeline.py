@@ -332,22 +332,45 @@ class _Walker:
                 self.problem(node, f"{where} needs a `text:` (the step, e.g. \"Send the "
                                    f"proposal\")")
                 return None, None
-            text = self.text(f["text"], f"{where} text")
+            text = self.step_text(f["text"], f"{where} text")
             due = self.text(f["due"], f"{where} due") if "due" in f else "today"
             if due is not None:
                 from datetime import datetime, timezone
 
                 from pipecli import dates
+                from pipecli.models import Due
 
                 try:
-                    dates.parse(due, datetime(2026, 1, 1, tzinfo=timezone.utc))
-                except dates.DateError:
+                    Due(dates.parse(due, datetime(2026, 1, 1, tzinfo=timezone.utc)).date()
+                        ).checked()
+                except ValueError:  # a DateError, or a day pipe cannot keep
                     self.problem(f["due"], f"{where} due {due!r} is not a date word or offset "
                                            f"(e.g. +2d, +1w, tomorrow, friday)")
                     return None, None
             return (True, (text, due)) if text else (None, None)
         rule = self.next_step_rule(node, where)
         return (None if rule is None else rule == "required"), None
+
+    def step_text(self, node, where: str) -> str | None:
+        """A default next step's text, held to what `--next` takes: it is written into
+        deals' history as it is, and a log line pipe wrote must read back (no control
+        characters — terminal escapes —, at most MAX_TEXT characters)."""
+        from pipecli.store.codec import MAX_TEXT
+        from pipecli.values import CONTROL
+
+        text = self.text(node, where)
+        if text is None:
+            return None
+        text = text.strip()
+        if CONTROL.search(text):
+            self.problem(node, f"{where} contains control characters (such as escape codes "
+                               f"or line breaks); use plain text")
+            return None
+        if len(text) > MAX_TEXT:
+            self.problem(node, f"{where} is {len(text)} characters long; the limit is "
+                               f"{MAX_TEXT}")
+            return None
+        return text
 
     def stages(self, node) -> tuple[Stage, ...] | None:
         if not isinstance(node, yaml.SequenceNode) or not node.value:

@@ -152,9 +152,12 @@ def parse_due(text: str, *, what: str = "--due"):
     from pipecli.models import Due
 
     moment = parse_when(text, what=what)
-    if ":" in text:  # a time of day was given
-        return Due(moment.date(), moment)
-    return Due(moment.date())
+    try:
+        if ":" in text:  # a time of day was given
+            return Due(moment.date(), moment).checked()
+        return Due(moment.date()).checked()
+    except ValueError as e:
+        raise UsageError(f"{what} {e}") from None
 
 
 def parse_day(text: str, *, what: str = "--close-date") -> date:

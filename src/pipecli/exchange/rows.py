@@ -275,11 +275,11 @@ def _due(text: str, *, dayfirst: bool) -> Due:
     """A next step's due date in a file: pipe's own stored form, or a date (due that day)
     or a date-time as parse_moment reads them."""
     try:
-        return Due.parse_stored(text.strip())
+        due = Due.parse_stored(text.strip())
     except ValueError:
-        pass
-    moment = parse_moment(text, dayfirst=dayfirst)
-    return Due(moment.date(), moment) if ":" in text else Due(moment.date())
+        moment = parse_moment(text, dayfirst=dayfirst)
+        due = Due(moment.date(), moment) if ":" in text else Due(moment.date())
+    return due.checked()
 
 
 def parse_moment(text: str, *, dayfirst: bool = False) -> datetime:

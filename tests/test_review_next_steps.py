@@ -1,0 +1,89 @@
+"""Review of next steps and the agenda (issue 12): a due pipe cannot keep is refused on every
+way in (typed, imported, a log line) instead of breaking the agenda later; a stage's default
+step is held to what --next takes (else pipe writes log lines it then refuses to read)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import PIPELINE_YAML, add, store_digest
+
+# The frozen clock (conftest.NOW) is Friday 2026-11-20 10:00 UTC, and TZ is UTC.
+
+
+def items(run, *args):
+    result = run("agenda", "--later", "-o", "json", *args)
+    assert result.code == 0, result.err
+    return result.json()["items"]
+
+
+@pytest.mark.parametrize("due", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00",
+                                 "1899-12-31"])
+def test_a_due_pipe_cannot_keep_is_refused_when_typed_or_imported(run, workspace, due):
+    deal = add(run, "Acme")
+    before = store_digest(workspace)
+    for args in (("add", "B", "--next", "Call", "--due", due),
+                 ("edit", deal, "--next", "Call", "--due", due)):
+        refused = run(*args)
+        assert refused.code == 2 and refused.err.count("\n") == 1, refused.err
+        assert "pipe can keep" in refused.err and "Traceback" not in refused.err
+    (workspace / "steps.csv").write_text(f"name,next_step,next_due\nC,Call,{due}\n")
+    imported = run("import", "steps.csv")
+    assert imported.code != 0 and "next_due" in imported.out + imported.err
+    assert store_digest(workspace) == before
+    assert run("agenda").code == 0 and run("stale").code == 0
+
+
+def test_a_log_line_with_a_due_moment_pipe_cannot_keep_is_not_read(run, tmp_path):
+    """A line from elsewhere (a merge) whose due moment no clock can show is named by
+    `pipe check` and left out, as any malformed cell is; the agenda still works."""
+    from datetime import datetime, timezone
+
+    from pipecli.models import Event, Kind
+    from pipecli.store.codec import encode_line
+
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals"))
+    deal = add(run, "Acme")
+    log = next((tmp_path / "deals").glob("*.csv"))
+    first = log.read_text().splitlines()[1].split(",")[0]
+    hostile = Event(id="zzzzzzzzzzzz", deal_id=deal, kind=Kind.EDITED,
+                    at=datetime(2026, 11, 20, 10, 30, tzinfo=timezone.utc),
+                    recorded="2026-11-20T10:30:00.000000Z", prev=first,
+                    sets={"next_step": "Call", "next_due": "0001-01-01T00:00:00+14:00"})
+    with log.open("a") as f:
+        f.write(encode_line(hostile))
+    agenda = run("agenda", "--later")
+    assert agenda.code == 0 and "Traceback" not in agenda.err
+    checked = run("check")
+    assert checked.code != 0 and "next_due" in checked.out + checked.err
+    assert run("show", deal, "-o", "json").json()["next_step"] is None
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("\"Call \\e[31mnow\"", "control characters"),
+    ("\"Call \\u202enow\"", "control characters"),
+    ("\"" + "x" * 501 + "\"", "501 characters long"),
+])
+def test_a_stage_default_step_is_held_to_what_next_takes(run, tmp_path, text, problem):
+    yaml = PIPELINE_YAML.format(store="deals").replace(
+        "    probability: 60\n", f"    probability: 60\n    next_step: {{text: {text}}}\n")
+    (tmp_path / "pipeline.yaml").write_text(yaml)
+    refused = run("list")
+    assert refused.code != 0 and "next_step text" in refused.err and problem in refused.err
+
+
+def test_a_default_step_that_pipe_writes_reads_back(run, tmp_path):
+    """What a default step writes is a log line pipe reads again: after the index is made
+    again from the log, the deal and its step are still there."""
+    import shutil
+
+    long = "Send the proposal " + "x" * 482  # 500 characters: the limit
+    yaml = PIPELINE_YAML.format(store="deals").replace(
+        "    probability: 60\n",
+        f"    probability: 60\n    next_step: {{text: '  {long}  ', due: +2d}}\n")
+    (tmp_path / "pipeline.yaml").write_text(yaml)
+    deal = add(run, "Acme", "--stage", "proposal")
+    shutil.rmtree(tmp_path / "deals" / ".local")  # the index is a cache: made again
+    step = run("show", deal, "-o", "json").json()["next_step"]
+    assert step == {"text": long, "due": "2026-11-22", "owner": ""}
+    assert run("check").code == 0
