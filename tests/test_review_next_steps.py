@@ -1,12 +1,17 @@
-"""Review of next steps and the agenda (issue 12): a due pipe cannot keep is refused on every
-way in (typed, imported, a log line) instead of breaking the agenda later; a stage's default
-step is held to what --next takes (else pipe writes log lines it then refuses to read)."""
+"""Review of next steps and the agenda (issue 12): a due moment written in another time zone
+is placed, ordered and shown on the reader's clock; a due pipe cannot keep is refused on every
+way in (typed, imported, a log line) instead of breaking the agenda later; a deal's name in
+the agenda's notes never reaches the terminal raw; a stage's default step is held to what
+--next takes (else pipe writes log lines it then refuses to read)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from conftest import PIPELINE_YAML, add, store_digest
+from pipecli.values import CONTROL
 
 # The frozen clock (conftest.NOW) is Friday 2026-11-20 10:00 UTC, and TZ is UTC.
 
@@ -15,6 +20,34 @@ def items(run, *args):
     result = run("agenda", "--later", "-o", "json", *args)
     assert result.code == 0, result.err
     return result.json()["items"]
+
+
+def test_a_moment_due_in_another_time_zone_is_placed_and_shown_on_the_readers_clock(
+        run, workspace):
+    # 01:00 on the 21st in Tokyo (+09:00) is 16:00 on the 20th here (UTC): due today, at a
+    # time, so before the step due all day today — whatever day Tokyo's clock says.
+    tokyo = add(run, "Tokyo", "--next", "Call Kenji", "--due", "2026-11-21T01:00+09:00")
+    all_day = add(run, "All day", "--next", "Send deck", "--due", "today")
+    morning = add(run, "Morning", "--next", "Demo", "--due", "2026-11-21 09:00")
+    tomorrow = add(run, "Tomorrow", "--next", "Follow up", "--due", "tomorrow")
+    listed = items(run)
+    assert [(i["id"], i["when"]) for i in listed] == [
+        (tokyo, "today"), (all_day, "today"), (morning, "day"), (tomorrow, "day")]
+    assert listed[0]["due"] == "2026-11-21T01:00:00+09:00"  # JSON keeps what was written
+    table = run("agenda").out
+    assert re.search(rf"today 16:00 +{tokyo}", table)
+    # pipe show, the history and the stale alert say the time on this clock too
+    assert "Call Kenji (due 2026-11-20 16:00)" in run("show", tokyo).out
+    assert "next: Call Kenji (due 2026-11-20 16:00)" in run("log", tokyo).out
+    late = [a for a in run("stale", "--as-of", "2026-11-21", "-o", "json").json()
+            if a["id"] == tokyo]
+    assert [a["limit"] for a in late] == ["next step due 2026-11-20 16:00"]
+    # overdue the next day: labelled with the day it was due here, the 20th
+    overdue = run("agenda", "--as-of", "2026-11-21").out
+    assert re.search(rf"overdue 20 Nov 16:00 +{tokyo}", overdue)
+    # scripts get the due as stored (ISO with its offset), not a local wall time
+    csv_rows = run("agenda", "-o", "csv").out.splitlines()
+    assert f"today,2026-11-21T01:00:00+09:00,{tokyo},Tokyo,Call Kenji" in csv_rows[1]
 
 
 @pytest.mark.parametrize("due", ["0001-01-01T00:00+14:00", "9999-12-31T23:59-14:00",
@@ -57,6 +90,29 @@ def test_a_log_line_with_a_due_moment_pipe_cannot_keep_is_not_read(run, tmp_path
     checked = run("check")
     assert checked.code != 0 and "next_due" in checked.out + checked.err
     assert run("show", deal, "-o", "json").json()["next_step"] is None
+
+
+def test_the_agendas_notes_never_print_a_deals_name_raw(run, tmp_path):
+    """Names that did not come through the CLI (a merged log line, a library call) may hold
+    terminal escapes and bidi controls: every format shows them escaped."""
+    from pipecli import ops
+    from pipecli.cli.common import open_workspace
+
+    (tmp_path / "pipeline.yaml").write_text(
+        PIPELINE_YAML.format(store="deals").replace("currency: USD",
+                                                    "currency: USD\nnext_step: required"))
+    ws, store = open_workspace(None)
+    pipeline = ws.pipelines[0]
+    ops.add(store, pipeline, name="Evil\x1b]0;owned\x07\u202egnp", fields={})
+    ops.add(store, pipeline, name="Step\x1b[31m", fields={},
+            follow=ops.FollowUp("Call\x1b[2J now"))
+    for fmt in ("table", "plain", "markdown", "csv", "tsv"):
+        shown = run("agenda", "--later", "-o", fmt)
+        assert shown.code == 0, shown.err
+        assert not CONTROL.search(shown.out.replace("\n", "").replace("\t", "")), (fmt,
+                                                                                   shown.out)
+        if fmt in ("table", "plain", "markdown"):
+            assert "has no next step" in shown.out and "Evil" in shown.out
 
 
 @pytest.mark.parametrize("text, problem", [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -237,10 +237,17 @@ class Due:
             return self.moment < at
         return self.day < at.date()
 
+    def local_day(self, zone: tzinfo | None = None) -> date:
+        """The day it is due in a time zone (local time by default): a moment written in
+        another zone may fall on another day here."""
+        return self.day if self.moment is None else self.moment.astimezone(zone).date()
+
     def __str__(self) -> str:
+        """For people: the day, or the moment in local time (a colleague's 14:00 in New
+        York is due at 19:00 in London)."""
         if self.moment is None:
             return self.day.isoformat()
-        return self.moment.strftime("%Y-%m-%d %H:%M")
+        return self.moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 DUE_YEARS = (1900, 9998)

@@ -73,7 +73,7 @@ def agenda(store, ws: Workspace, pipelines: list[Pipeline], as_of: datetime, day
                     continue
                 result.items.append(item)
     order = list(When)
-    result.items.sort(key=lambda i: (order.index(i.when), _due_key(i.deal), i.deal.id))
+    result.items.sort(key=lambda i: (order.index(i.when), _due_key(i), i.deal.id))
     result.missing.sort(key=lambda m: m[0].last_change_at)
     return result
 
@@ -83,17 +83,20 @@ def _placed(t: Timeline, pipeline: Pipeline, as_of: datetime, today: date,
     due = t.next_due
     if due is None:
         return Item(t, pipeline, When.UNDATED, None)
+    # the day as the reader's clock has it: a moment written in another time zone may
+    # fall on another day here
+    day = due.local_day(as_of.tzinfo)
     if due.overdue(as_of):
-        return Item(t, pipeline, When.OVERDUE, due.day)
-    day = due.moment.astimezone(as_of.tzinfo).date() if due.moment else due.day
+        return Item(t, pipeline, When.OVERDUE, day)
     if day <= today:
         return Item(t, pipeline, When.TODAY, day)
     return Item(t, pipeline, When.DAY if day <= until else When.LATER, day)
 
 
-def _due_key(t: Timeline) -> tuple:
-    """Earliest first; within a day, a step with a time before one due all day."""
-    due = t.next_due
+def _due_key(item: Item) -> tuple:
+    """Earliest first; within a day, a step with a time (earliest first) before one due
+    all day."""
+    due = item.deal.next_due
     if due is None:
         return (date.max, 1, 0)
-    return (due.day, 0 if due.moment else 1, due.moment.timestamp() if due.moment else 0)
+    return (item.day, 0 if due.moment else 1, due.moment.timestamp() if due.moment else 0)

@@ -4,10 +4,10 @@ named on its first row for people, on every row for scripts), and the JSON paylo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from pipecli.engine.agenda import Agenda, Item, When
-from pipecli.output.render import Column, View
+from pipecli.output.render import Column, View, shown
 from pipecli.output.shown import timeline_brief
 
 
@@ -21,7 +21,7 @@ def agenda_view(agenda: Agenda) -> View:
     rows, machine_rows, last = [], [], None
     shown_in = _one_currency(agenda)
     for item in agenda.items:
-        when = when_label(item, agenda.as_of.date())
+        when = when_label(item, agenda.as_of)
         cells = _cells(item, shown_in)
         rows.append([when if when != last else "", *cells[1:]])
         machine_rows.append([item.when.value, *cells[:5], item.deal.value, cells[6]])
@@ -38,7 +38,7 @@ def agenda_view(agenda: Agenda) -> View:
                      f"{'them' if count != 1 else 'it'})")
     if agenda.missing:
         count = len(agenda.missing)
-        names = ", ".join(f"{t.id} {t.name}" for t, _ in agenda.missing[:5])
+        names = ", ".join(f"{t.id} {shown(t.name)}" for t, _ in agenda.missing[:5])
         more = f" and {count - 5} more" if count > 5 else ""
         notes.append(f"{count} open deal{'s have' if count != 1 else ' has'} no next step: "
                      f"{names}{more} (pipe edit DEAL --next TEXT --due WHEN)")
@@ -51,10 +51,11 @@ def agenda_view(agenda: Agenda) -> View:
                 currency=shown_in)
 
 
-def when_label(item: Item, today: date) -> str:
+def when_label(item: Item, as_of: datetime) -> str:
     """When a step is due, as people read it: `overdue 18 Nov`, `today`, `tomorrow`, a
     weekday and date (`Thu 26 Nov`), a later date with its year, `no date`; a time of day
-    when the step has one (`today 14:00`)."""
+    when the step has one (`today 14:00`) — the day and time in as_of's time zone."""
+    today = as_of.date()
     due = item.deal.next_due
     if due is None:
         return "no date"
@@ -69,7 +70,7 @@ def when_label(item: Item, today: date) -> str:
     else:
         text = day.isoformat()
     if due.moment is not None:
-        text += " " + due.moment.astimezone().strftime("%H:%M")
+        text += " " + due.moment.astimezone(as_of.tzinfo).strftime("%H:%M")
     return text
 
 
@@ -78,7 +79,7 @@ def _cells(item: Item, shown_in: str) -> list:
     t, p = item.deal, item.pipeline
     stage = p.stage(t.stage)
     label = stage.label if stage else t.stage
-    due = str(t.next_due) if t.next_due else ""
+    due = t.next_due.stored() if t.next_due else ""  # for scripts: ISO, with the offset
     code = _currency(item)
     value = t.value if code == shown_in or t.value is None else {code: t.value}
     return [due, t.id, t.name, t.next_step, label, value, t.next_owner or t.owner]

@@ -196,8 +196,10 @@ def describe(e: Event, label, currency: str, kinds: dict | None = None,
         return "deleted"
     value = f"{format_money(parse_stored_money(sets['value']), currency)} {currency}" \
         if sets.get("value") else ""
-    if e.kind == Kind.CREATED:
-        return f"at {label(sets.get('stage', ''))}" + (f", {value}" if value else "")
+    if e.kind == Kind.CREATED:  # with the next step it was given, if any
+        return "; ".join([f"at {label(sets.get('stage', ''))}" + (f", {value}" if value
+                                                                   else ""),
+                          *_next_step_said(e)])
     if e.kind == Kind.WON:
         return f"won at {value}" if value else "won"
     if e.kind == Kind.LOST:
@@ -213,8 +215,7 @@ def describe(e: Event, label, currency: str, kinds: dict | None = None,
         before = f"{label(stage_before)} " if stage_before and not changed else ""
         parts.append(f"→ {sets['pipeline']}: {where}" if changed else f"{before}→ {where}")
     if sets.get("next_step"):
-        due = f" (due {Due.parse_stored(sets['next_due'])})" if sets.get("next_due") else ""
-        parts.append(f"next: {sets['next_step']}{due}")
+        parts += _next_step_said(e)
     elif "next_due" in sets and sets["next_due"] and "next_step" not in sets:
         parts.append(f"next step due {Due.parse_stored(sets['next_due'])}")
     elif "next_step" in sets and e.kind != Kind.DONE:
@@ -230,6 +231,14 @@ def describe(e: Event, label, currency: str, kinds: dict | None = None,
         parts.append(f"{name}: {shown_value or '∅'}")
     parts += [f"+tag {t}" for t in e.tags_added] + [f"-tag {t}" for t in e.tags_removed]
     return "; ".join(parts) or e.kind.value
+
+
+def _next_step_said(e: Event) -> list[str]:
+    """The next step an event gives, in words: `next: Call Ava (due 2026-11-23)`."""
+    if not e.sets.get("next_step"):
+        return []
+    due = f" (due {Due.parse_stored(e.sets['next_due'])})" if e.sets.get("next_due") else ""
+    return [f"next: {e.sets['next_step']}{due}"]
 
 
 def stages_view(pipeline: Pipeline) -> View:
