@@ -2,7 +2,8 @@
 is placed, ordered and shown on the reader's clock; a due pipe cannot keep is refused on every
 way in (typed, imported, a log line) instead of breaking the agenda later; a deal's name in
 the agenda's notes never reaches the terminal raw; a stage's default step is held to what
---next takes (else pipe writes log lines it then refuses to read)."""
+--next takes (else pipe writes log lines it then refuses to read); an imported next_due
+column is read day first like the file's other date columns."""
 
 from __future__ import annotations
 
@@ -143,3 +144,17 @@ def test_a_default_step_that_pipe_writes_reads_back(run, tmp_path):
     step = run("show", deal, "-o", "json").json()["next_step"]
     assert step == {"text": long, "due": "2026-11-22", "owner": ""}
     assert run("check").code == 0
+
+
+def test_an_imported_next_due_is_read_day_first_like_the_files_other_dates(run, workspace):
+    (workspace / "days.csv").write_text("name,next_step,next_due\n"
+                                        "A,Call,01/02/2027\nB,Mail,31/01/2027\n")
+    imported = run("import", "days.csv")
+    assert imported.code == 0, imported.err
+    assert "'next_due' read day first" in imported.err
+    dues = {d["name"]: d["next_step"]["due"] for d in run("list", "-o", "json").json()}
+    assert dues == {"A": "2027-02-01", "B": "2027-01-31"}
+    (workspace / "told.csv").write_text("name,next_step,next_due\nC,Call,03/04/2027\n")
+    assert run("import", "told.csv", "--dayfirst").code == 0
+    told = {d["name"]: d["next_step"]["due"] for d in run("list", "-o", "json").json()}
+    assert told["C"] == "2027-04-03"

@@ -126,7 +126,8 @@ def _day_first(table: Table, columns: dict[str, str], options: Options, result: 
                ) -> frozenset[str]:
     """The date columns read day first (DD/MM/YYYY): every one with --dayfirst; else each
     whose cells decide it (a 31/01 in it), with a note — as the decimal mark is found."""
-    dated = [h for h, f in columns.items() if f in MOMENT_FIELDS or f == "close_date"]
+    dated = [h for h, f in columns.items()
+             if f in MOMENT_FIELDS or f in ("close_date", "next_due")]
     if options.dayfirst:
         return frozenset(dated)
     found = set()
