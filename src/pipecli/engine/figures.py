@@ -240,6 +240,7 @@ class PipelineReport:
     group_by: str | None = None
     strays: tuple[str, ...] = ()  # ids of deals at a stage the pipeline does not define
     currencies: Currencies | None = None
+    cycle_bins: tuple | None = None  # engine.cycles.CycleBin, when asked for (report(cycles=))
 
 
 def exact_median(values: list) -> Fraction | None:

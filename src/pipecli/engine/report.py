@@ -24,15 +24,29 @@ def _money(milli) -> Decimal:
 
 
 def report(store, scope: Scope, as_of: datetime, filters: Filters = Filters(),
-           group_by: str | None = None) -> PipelineReport:
-    """The pipeline report at `as_of` (docs/metrics.md)."""
+           group_by: str | None = None, cycles: bool = False) -> PipelineReport:
+    """The pipeline report at `as_of` (docs/metrics.md); with `cycles`, also the won deals'
+    sales cycles counted in bins (engine.cycles: the HTML report's distribution)."""
     with store.read() as snapshot:
         conn = snapshot.conn
         fill_facts(conn, scope, as_of, filters)
         rank = scope.stage_rank
         sums = report_sums(conn, scope, as_of, filters, rank)
         groups = _groups(conn, scope, filters, group_by, sums.currencies) if group_by else ()
-        return assemble(scope.pipeline, as_of, filters, sums, rank, groups, group_by)
+        result = assemble(scope.pipeline, as_of, filters, sums, rank, groups, group_by)
+        if not cycles:
+            return result
+        from pipecli.engine.cycles import cycle_bins
+
+        _, in_window, days = _window(filters)
+        return replace(result, cycle_bins=cycle_bins(
+            conn, won_deals(in_window), {"p": scope.pipeline.name, **days}))
+
+
+def won_deals(in_window: str) -> str:
+    """SQL: the won deals the sales-cycle figures cover (closed in the report's window)."""
+    return (f"FROM temp.facts WHERE pipeline = :p AND status = 'won' AND "
+            f"closed_s IS NOT NULL AND {in_window}")
 
 
 def _window(filters: Filters) -> tuple[str, str, dict]:
@@ -134,8 +148,7 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
             stays[stage] = Spread(n, total, _median(
                 conn, "SELECT d FROM temp.done WHERE stage = :s", {"s": stage}, n))
 
-    won = (f"FROM temp.facts WHERE pipeline = :p AND status = 'won' AND "
-           f"closed_s IS NOT NULL AND {in_window}")
+    won = won_deals(in_window)
     cycles = Spread()
     for currency, n, total in conn.execute(
             f"SELECT currency, count(*), sum(closed_s - created_s) {won} GROUP BY currency",
