@@ -148,8 +148,10 @@ def undo(store: Store, ws: Workspace, *, steps: int = 1, redo: bool = False) -> 
             events = tx.revert_all(Kind.REDONE if redo else Kind.UNDONE, targets, now())
             for target, event in zip(targets, events):
                 change = tx.event(target.target) if target.kind == Kind.UNDONE else target
-                done.append(Revert(target, event, tx.get(target.deal_id), change,
-                                   names[target.deal_id]))
+                after = tx.get(target.deal_id)
+                # a deal whose creation is put back had no name before: it has one now
+                name = names[target.deal_id] or (after.name if after else "")
+                done.append(Revert(target, event, after, change, name))
     return done
 
 

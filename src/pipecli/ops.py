@@ -280,12 +280,12 @@ def return_deal(store: Store, ws: Workspace, ref: str, *, reason: str = "",
 
 def _step(pipeline: Pipeline, deal: Deal, step: int) -> Stage:
     if step not in (1, -1):
-        raise UsageError("give a STAGE, or --next or --back")
+        raise UsageError("give a STAGE, or --forward or --back")
     opens = pipeline.open_stages
     keys = [s.key for s in opens]
     if deal.stage not in keys:
-        raise RuleViolation(f"deal {deal.id} is {deal.status} (stage {deal.stage!r}); --next "
-                            f"and --back step through open stages only")
+        raise RuleViolation(f"deal {deal.id} is {deal.status} (stage {deal.stage!r}); "
+                            f"--forward and --back step through open stages only")
     i = keys.index(deal.stage) + step
     if i >= len(opens):
         raise RuleViolation(f"deal {deal.id} is at the last open stage {deal.stage!r}; close it "
@@ -544,6 +544,8 @@ def apply(store: Store, ws: Workspace, selection: Selection,
     chosen under the write lock. The events are one batch: one undo takes them all back."""
     with store.write() as tx:
         deals = chosen(tx, ws, selection)
+        if not deals:  # a filter that matches nothing (refs each name a deal, or raise)
+            raise NotFound("no deal matches the filter; nothing was changed")
         if selection.agreed is not None and tuple(d.id for d in deals) != selection.agreed:
             raise RuleViolation("the deals that match changed while you were asked (another "
                                 "pipe wrote meanwhile); nothing was changed — run the command "

@@ -48,7 +48,7 @@ def selection(ws, refs: list[str] | None, where: list[str] | None):
 
     refs = list(refs or [])
     if refs == ["-"]:
-        refs = [line.split()[0] for line in sys.stdin.read().splitlines() if line.split()]
+        refs = stdin_refs(sys.stdin.read())
         if not refs:
             raise UsageError("no deals on stdin (one per line: an id or name first)")
     elif "-" in refs:
@@ -60,6 +60,24 @@ def selection(ws, refs: list[str] | None, where: list[str] | None):
     if not where:
         return ops.Selection(tuple(refs))
     return ops.Selection(criteria=criteria(ws, where))
+
+
+# Lines of pipe's own plain tables that name no deal: the header, a count ("12 deals,
+# 4,000 USD", "No deals match.") and a note in brackets ("(3 more not shown; ...)").
+_NOT_A_DEAL = re.compile(r"^(ID\s|\(|No deals\b|\d[\d,]* deals?\b)")
+
+
+def stdin_refs(text: str) -> list[str]:
+    """The deal references on stdin: the first word of each line, so `pipe list -o plain`
+    (or an id per line) can be piped in — less its header and summary lines, whose first
+    word ("ID", a count) would otherwise be read as a reference, an id prefix at that."""
+    return [line.split()[0] for line in text.splitlines()
+            if line.split() and not _NOT_A_DEAL.match(line.strip())]
+
+
+# Filters whose empty value means something (deals with no owner, no source); any other
+# left empty (`--where stage=$UNSET`) would select every deal.
+EMPTY_MEANS_NONE = ("owner", "source")
 
 
 def criteria(ws, where: list[str]) -> dict:
@@ -76,6 +94,8 @@ def criteria(ws, where: list[str]) -> dict:
                              f"{', '.join(WHERE_KEYS)}")
         if key in given:
             raise UsageError(f"--where {key} is given twice")
+        if not value.strip() and key not in EMPTY_MEANS_NONE:
+            raise UsageError(f"--where {key}= has no value; it would match every deal")
         given[key] = value
     status = given.get("status", "all").strip().lower()
     if status not in ("open", "won", "lost", "all"):
@@ -154,7 +174,10 @@ def report(changes, verb: str, one) -> None:
     for change in changes:
         one(change)
     changed = sum(1 for c in changes if c.event is not None)
-    if len(changes) > 1:
+    if len(changes) > 1 and not changed:  # nothing recorded: undo would take back another
+        say(f"None of the {len(changes)} deals changed.")
+    elif len(changes) > 1:
         count = f"{changed} of {len(changes)} deals" if changed != len(changes) else \
             f"{changed} deals"
-        say(f"{verb} {count}; `pipe undo` takes them all back.")
+        them = "them all" if changed > 1 else "it"
+        say(f"{verb} {count}; `pipe undo` takes {them} back.")
