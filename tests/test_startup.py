@@ -16,7 +16,12 @@ from conftest import PIPELINE_YAML
 
 REPORT_MODULES = ("pipecli.engine.figures", "pipecli.output.report_views",
                   "pipecli.output.shown", "pipecli.engine.report", "pipecli.engine.facts")
-DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, "pipecli.output.views",
+# The HTML report: loaded by -o html only (not even by a report in another format).
+HTML_MODULES = ("pipecli.output.html", "pipecli.output.html.svg", "pipecli.output.html.charts",
+                "pipecli.output.html.blocks", "pipecli.output.html.page",
+                "pipecli.output.html.report_page", "pipecli.engine.cycles")
+DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, *HTML_MODULES,
+        "pipecli.output.html.lists_page", "pipecli.output.destination", "pipecli.output.views",
         "pipecli.engine.forecast", "pipecli.engine.agenda", "pipecli.engine.digest",
         "pipecli.output.agenda_view", "pipecli.output.digest_view",
         "pipecli.engine.attention", "pipecli.engine.lists", "pipecli.engine.listing",
@@ -66,3 +71,11 @@ def test_report_does_import_them(tmp_path):
     (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals"))
     modules = imported_modules(tmp_path, "report")
     assert set(REPORT_MODULES) <= modules
+
+
+def test_only_html_imports_the_html_modules(tmp_path):
+    """-o html loads the HTML modules (so the deny-list checks real names); any other
+    format of the same report loads none of them."""
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals"))
+    assert set(HTML_MODULES) <= imported_modules(tmp_path, "report", "-o", "html")
+    assert not set(HTML_MODULES) & imported_modules(tmp_path, "report", "-o", "plain")

@@ -47,6 +47,7 @@ class Format(str, Enum):
     tsv = "tsv"
     json = "json"
     markdown = "markdown"
+    html = "html"  # pipe report, forecast and board only (render.HTML_COMMANDS)
 
 
 class Status(str, Enum):
@@ -72,7 +73,11 @@ PipelineOpt = Annotated[Optional[str], typer.Option(
 FormatOpt = Annotated[Optional[Format], typer.Option(
     "--format", "-o", case_sensitive=False, show_default=False,
     help="Output format: table (default on a terminal), plain (default otherwise), csv, tsv, "
-         "json, markdown.")]
+         "json, markdown; html for report, forecast and board.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", show_default=False, dir_okay=False,
+    help="Write the output to this file (whole or not at all) instead of stdout; without "
+         "-o, a name ending in .html gets html, any other plain.")]
 AtOpt = Annotated[Optional[str], typer.Option(
     "--at", show_default=False,
     help="When it happened: YYYY-MM-DD, an ISO date-time, today, yesterday, -3d, Dec 1 "

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from pipecli.cli.common import (AsOfOpt, CloseAfterOpt, CloseBeforeOpt, CompanyOpt, FileOpt,
-                                FormatOpt, GroupBy, OwnerOpt, PipelineOpt, SearchOpt,
-                                SourceOpt, TagOpt, ValueMaxOpt, ValueMinOpt, app,
+                                FormatOpt, GroupBy, OutputOpt, OwnerOpt, PipelineOpt,
+                                SearchOpt, SourceOpt, TagOpt, ValueMaxOpt, ValueMinOpt, app,
                                 format_name, open_workspace, report_filters, report_moment,
                                 search_of)
 
@@ -41,13 +41,16 @@ def report(
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """The pipeline report: funnel chart, deals per stage, conversion, time in stage, win
     rate, deal size, sales cycle, velocity and lost reasons (see `pipe help metrics`).
+    `-o html --output report.html` writes it as one self-contained page with charts.
 
     Example: pipe report --since 2026-01-01 --by owner
     """
-    from pipecli.output import render, report_views
+    from pipecli.output import render
+    from pipecli.output.destination import format_for, output_to
 
     moment = report_moment(as_of)
     from pipecli.engine import report as engine
@@ -59,8 +62,18 @@ def report(
                                               value_min, value_max, close_after,
                                               close_before))
     p = scope.pipeline
-    result = engine.report(store, scope, moment, filters, group_by=by.value if by else None)
-    render.emit_document(report_views.report_document(result), format_name(fmt))
+    name = format_for(format_name(fmt), output)
+    result = engine.report(store, scope, moment, filters, group_by=by.value if by else None,
+                           cycles=name == "html")
+    with output_to(output):
+        if name == "html":
+            from pipecli.output.html.report_page import report_page
+
+            render.write(report_page(result))
+        else:
+            from pipecli.output import report_views
+
+            render.emit_document(report_views.report_document(result), name)
     if result.strays:
         render.warn(f"{len(result.strays)} deal{'s are' if len(result.strays) != 1 else ' is'} "
                     f"at a stage {p.name!r} does not define and so in no stage row "
@@ -87,14 +100,16 @@ def forecast(
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Open deals by expected close month (count, value, weighted value) beside the value
     won in each month; slipped, undated and later deals are summed, never dropped
-    (--deals lists the slipped and undated ones).
+    (--deals lists the slipped and undated ones). `-o html` charts it in one page.
 
     Example: pipe forecast --months 3 --deals
     """
-    from pipecli.output import render, report_views
+    from pipecli.output import render
+    from pipecli.output.destination import format_for, output_to
     from pipecli.engine import lists
 
     moment = report_moment(as_of)
@@ -102,11 +117,18 @@ def forecast(
     p = ws.pipeline(pipeline)
     narrow = search_of(p.currency, search, company, value_min, value_max, close_after,
                        close_before)
-    result = lists.forecast(store, p, moment, months,
-                            report_filters(owner=owner, source=source, tag=tag,
-                                           narrow=narrow),
-                            with_deals=deals, ws=ws)
-    render.emit_document(report_views.forecast_document(result), format_name(fmt))
+    filters = report_filters(owner=owner, source=source, tag=tag, narrow=narrow)
+    result = lists.forecast(store, p, moment, months, filters, with_deals=deals, ws=ws)
+    name = format_for(format_name(fmt), output)
+    with output_to(output):
+        if name == "html":
+            from pipecli.output.html.lists_page import forecast_page
+
+            render.write(forecast_page(result, filters))
+        else:
+            from pipecli.output import report_views
+
+            render.emit_document(report_views.forecast_document(result), name)
 
 
 @app.command()
@@ -225,15 +247,18 @@ def board(
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """The open deals as a board of columns, one per open stage, each headed by its deal
     count, value and weighted value, with its top deals by value (or --sort); the columns
-    fit the terminal, wrapping into rows when there are more stages than fit.
+    fit the terminal, wrapping into rows when there are more stages than fit. `-o html`
+    draws it as one page with a chart.
 
     Example: pipe board -n 3 --owner dana
     """
     from pipecli.engine import board as engine
     from pipecli.output import board_view, render
+    from pipecli.output.destination import format_for, output_to
 
     moment = report_moment(as_of)
     ws, store = open_workspace(file)
@@ -242,7 +267,14 @@ def board(
         p.currency, search, company, value_min, value_max, close_after, close_before))
     result = engine.board(store, p, moment, filters, limit=limit, sort=sort.value,
                           reverse=reverse, ws=ws)
-    board_view.emit_board(result, format_name(fmt))
+    name = format_for(format_name(fmt), output)
+    with output_to(output):
+        if name == "html":
+            from pipecli.output.html.lists_page import board_page
+
+            render.write(board_page(result, filters))
+        else:
+            board_view.emit_board(result, name)
     if result.stray_count:
         n = result.stray_count
         render.warn(f"{n} open deal{'s are' if n != 1 else ' is'} at a stage {p.name!r} does "

@@ -27,6 +27,9 @@ from pipecli.rounding import half_up, percent
 from pipecli.values import CONTROL, format_money, guard_formula
 
 FORMATS = ("table", "plain", "csv", "tsv", "json", "markdown")
+# -o html is a page of charts made from a command's own values (pipecli.output.html), not
+# from a View: only these commands make one, every other refuses it (refuse_html).
+HTML_COMMANDS = ("report", "forecast", "board")
 NUMERIC = ("money", "number", "percent", "rate", "days")
 MACHINE_PLACES = {"days": 2, "rate": 4}  # csv/tsv places of exact figures (docs/metrics.md)
 
@@ -211,8 +214,20 @@ def json_text(value: Any, level: int = 0) -> str:
     return json.dumps(value, ensure_ascii=False)  # str, int, float, bool, None, {} and []
 
 
+def refuse_html(fmt: str | None) -> None:
+    """-o html reaching a View, a Stream or a Document: the command makes no page; one
+    sentence, exit 2."""
+    if fmt == "html":
+        from pipecli.errors import UsageError
+
+        raise UsageError(f"-o html is made by pipe {', '.join(HTML_COMMANDS[:-1])} and "
+                         f"{HTML_COMMANDS[-1]} only; this command prints "
+                         f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}")
+
+
 def emit(view: View, fmt: str | None) -> None:
     """Print a view in the chosen format (the default depends on where stdout goes)."""
+    refuse_html(fmt)
     fmt = fmt or default_format()
     if fmt == "json":
         out(json_text(view.payload))
@@ -232,6 +247,7 @@ TABLE_ROWS = 5000  # a Rich table holds its rows; beyond this, aligned plain tex
 
 def emit_stream(stream: Stream, fmt: str | None) -> None:
     """Print a stream in the chosen format, holding at most a screenful-sized buffer."""
+    refuse_html(fmt)
     import itertools
 
     fmt = fmt or default_format()
@@ -286,6 +302,7 @@ def _emit_aligned(stream: Stream, items, markdown: bool) -> None:
 
 def emit_document(doc: Document, fmt: str | None) -> None:
     """Print a report document; charts appear in the table format only."""
+    refuse_html(fmt)
     fmt = fmt or default_format()
     if fmt == "json":
         out(json_text(doc.payload))

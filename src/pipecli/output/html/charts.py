@@ -1,0 +1,186 @@
+"""The report's charts, one function each, from the report's pure values (engine
+PipelineReport, Forecast, Board): every figure in a label is formatted by the same code as
+the terminal's (output.shown, values.format_money), never here.
+
+Money of several currencies without rates is never added (docs/metrics.md, "Currencies"):
+a money chart is then drawn once per currency (`money_views`), each to its own scale.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from pipecli.engine.figures import Currencies
+from pipecli.output.html.svg import Bar, Drawn, Row, Series, bar_chart
+from pipecli.output.shown import days_text, money_cell, money_plain, part_of, pct_text
+from pipecli.values import format_money
+
+FUNNEL = Series("Deals that reached the stage", "#3182ce")
+VALUE = Series("Value", "#90cdf4")
+WEIGHTED = Series("Weighted value", "#2c5282")
+BEST_CASE = Series("Best case (every open deal won)", "#90cdf4")
+WON = Series("Won", "#38a169")
+LOST = Series("Lost", "#e53e3e")
+CYCLE = Series("Won deals", "#805ad5")
+
+
+def money_views(cur: Currencies) -> list[str | None]:
+    """The currencies money charts are drawn in: [None] (one chart: one currency, or
+    converted to the pipeline's) or each currency present (amounts not added)."""
+    return list(cur.present) if cur.split else [None]
+
+
+def amount(x, name: str, cur: Currencies, code: str | None):
+    """The size of a money bar: the figure as shown (rounded when computed), or in one
+    currency of a split report that currency's part; None when there is no one amount."""
+    if code is not None:
+        return part_of(x, name, code)
+    cell = money_cell(getattr(x, name), x.parts, name, cur)
+    return None if isinstance(cell, dict) else cell
+
+
+def money_figure(x, name: str, cur: Currencies, code: str | None) -> str:
+    """A money figure exactly as the terminal's tables show it (without the currency,
+    which the chart's title names)."""
+    if code is not None:
+        part = part_of(x, name, code)
+        return format_money(part, code) if part is not None else format_money(0, code)
+    cell = money_cell(getattr(x, name), x.parts, name, cur)
+    return "–" if cell is None else money_plain(cell, cur.label or "")
+
+
+def deals(n: int) -> str:
+    """"1 deal", "3 deals"."""
+    return f"{n} deal{'s' if n != 1 else ''}"
+
+
+def _size(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def funnel(report) -> Drawn:
+    """Deals that reached each stage of the funnel, with their value, the conversion from
+    the stage before and the drop-off (the stage flow table's figures)."""
+    cur = report.currencies
+    rows = []
+    for s in report.stages:
+        if s.reached is None:  # a lost stage is not a step of the funnel
+            continue
+        note = [f"value {money_figure(s, 'reached_value', cur, None)}"]
+        if s.conversion is not None:
+            note.append(f"{pct_text(s.conversion)} converted")
+        if s.drop_off is not None:
+            note.append(f"{s.drop_off} dropped off")
+        rows.append(Row(s.label, (Bar(0, s.reached, str(s.reached)),), " · ".join(note)))
+    return bar_chart("Funnel: deals that reached each stage", rows, [FUNNEL],
+                     empty="No deal has entered the funnel.", chart_id="chart-funnel")
+
+
+def pipeline_by_stage(stages, cur: Currencies, code: str | None, chart_id: str) -> Drawn:
+    """Open deals per stage: value and weighted value. `stages` are the report's open
+    stage lines or the board's columns (both have label, count, probability, value,
+    weighted_value and parts)."""
+    rows = [Row(s.label, (
+        Bar(0, _size(amount(s, "value", cur, code)), money_figure(s, "value", cur, code)),
+        Bar(1, _size(amount(s, "weighted_value", cur, code)),
+            money_figure(s, "weighted_value", cur, code))),
+        f"{deals(s.count)} · {s.probability}% probability") for s in stages]
+    return bar_chart(_in("Open pipeline by stage", code), rows, [VALUE, WEIGHTED],
+                     empty="No open deal.", chart_id=chart_id)
+
+
+def forecast_by_month(forecast, code: str | None, chart_id: str) -> Drawn:
+    """Per close month: the best case (every open deal closing then is won), the weighted
+    value, and the value already won in the month; then the open deals outside the months
+    (slipped, undated, later) when there are any."""
+    cur = forecast.currencies
+    rows = []
+    for m in forecast.months:
+        rows.append(Row(m.month, (
+            Bar(0, _size(amount(m.open, "value", cur, code)),
+                money_figure(m.open, "value", cur, code)),
+            Bar(1, _size(amount(m.open, "weighted_value", cur, code)),
+                money_figure(m.open, "weighted_value", cur, code)),
+            Bar(2, _size(amount(m, "won_value", cur, code)),
+                money_figure(m, "won_value", cur, code))),
+            f"{deals(m.open.count)} open, expected to close · {deals(m.won_count)} won"))
+    # Open deals outside the months are part of the forecast too: a slipped deal is still
+    # open (and often the largest row).
+    for label, b in (("Slipped (close date passed)", forecast.slipped),
+                     ("No close date", forecast.no_close_date),
+                     ("Later (beyond the horizon)", forecast.later)):
+        if b.count:
+            rows.append(Row(label, (
+                Bar(0, _size(amount(b, "value", cur, code)), money_figure(b, "value", cur, code)),
+                Bar(1, _size(amount(b, "weighted_value", cur, code)),
+                    money_figure(b, "weighted_value", cur, code))), f"{deals(b.count)} open"))
+    return bar_chart(_in("Forecast by close month", code), rows, [BEST_CASE, WEIGHTED, WON],
+                     empty="Nothing open or won in these months.", chart_id=chart_id)
+
+
+def outcomes_by_reason(report, code: str | None, chart_id: str) -> Drawn:
+    """Won and lost (deals closed in the report's window), then the lost ones by reason;
+    each bar its value, its label the deal count and value."""
+    cur, t = report.currencies, report.totals
+    rows = [Row("Won", (Bar(0, _size(amount(t, "won_value", cur, code)),
+                            money_figure(t, "won_value", cur, code)),), deals(t.won_count)),
+            Row("Lost", (Bar(1, _size(amount(t, "lost_value", cur, code)),
+                             money_figure(t, "lost_value", cur, code)),),
+                deals(t.lost_count) + (", by reason below" if report.lost_reasons else ""))]
+    rows += [Row(f"Lost: {r.reason}", (Bar(1, _size(amount(r, "value", cur, code)),
+                                           money_figure(r, "value", cur, code)),),
+                 deals(r.count)) for r in report.lost_reasons]
+    return bar_chart(_in("Won and lost, by reason", code), rows, [WON, LOST],
+                     chart_id=chart_id)
+
+
+def bin_label(low: int, high: int | None) -> str:
+    """A sales-cycle bin in words: "under 7 days", "7–14 days", "365 days or more"."""
+    if high is None:
+        return f"{low} days or more"
+    return f"under {high} days" if low == 0 else f"{low}–{high} days"
+
+
+def cycle_distribution(report) -> Drawn:
+    """How many won deals took how long from creation to win, in fixed bins of days."""
+    bins = report.cycle_bins or ()
+    total = sum(b.count for b in bins)
+    rows = [Row(bin_label(b.low, b.high),
+                (Bar(0, b.count, f"{deals(b.count)}" + (
+                    f" ({pct_text(Fraction(b.count, total))})" if total else "")),))
+            for b in bins]
+    t = report.totals
+    title = (f"Sales cycle of the won deals: {days_text(t.avg_cycle_days)} mean, "
+             f"{days_text(t.median_cycle_days)} median")
+    return bar_chart(title, rows, [CYCLE], empty="No won deal yet.", chart_id="chart-cycle")
+
+
+GROUP_FIGURES = (("Open value", "open_value", VALUE), ("Weighted", "weighted_value", WEIGHTED),
+                 ("Won value", "won_value", WON))
+
+
+def group_multiples(report, code: str | None) -> list[Drawn]:
+    """The --by groups as small multiples: a chart per group with its open, weighted and
+    won value as bars on one scale shared by every group, so the panels compare."""
+    cur = report.currencies
+    sizes = [amount(g, name, cur, code) for _, g in report.groups
+             for _, name, _ in GROUP_FIGURES]
+    scale = max((float(s) for s in sizes if s), default=0.0)
+    out = []
+    for i, (name, g) in enumerate(report.groups):
+        rows = [Row(label, (Bar(k, _size(amount(g, figure, cur, code)),
+                                money_figure(g, figure, cur, code)),))
+                for k, (label, figure, _) in enumerate(GROUP_FIGURES)]
+        rows.append(Row("", (), f"{g.open_count} open · {g.won_count} won · "
+                                f"{g.lost_count} lost · win rate {pct_text(g.win_rate)} · "
+                                f"to won {pct_text(g.conversion_to_won)}"))
+        ident = f"chart-group-{i + 1}" + (f"-{code}" if code else "")
+        out.append(bar_chart(_in(f"{report.group_by}: {name}", code), rows,
+                             [s for _, _, s in GROUP_FIGURES], width=300, scale=scale or None,
+                             chart_id=ident, legend=False))
+    return out
+
+
+def _in(title: str, code: str | None) -> str:
+    """A money chart's title, naming its currency when each currency has its own chart."""
+    return f"{title} — {code} deals" if code else title

@@ -1,0 +1,60 @@
+"""What every HTML page shares: the lines under its heading (the filters, the currency
+rule) and its footer."""
+
+from __future__ import annotations
+
+from pipecli.engine.figures import Currencies, Filters
+from pipecli.output.html.blocks import esc, user
+from pipecli.output.shown import currency_note
+from pipecli.values import format_money
+
+
+def filter_words(filters: Filters | None, dated: bool = True) -> list[str]:
+    """Each filter in words (plain text: escaped where it is written). `dated`: the
+    report's --since/--until apply (forecast and board have none)."""
+    if filters is None:
+        return []
+    f, n = filters, filters.narrow
+    words = []
+    if dated and (f.since or f.until):
+        words.append(f"funnel: deals created {f.since or '…'} to {f.until or '…'}; "
+                     f"won/lost: closed in that period")
+    for name in ("owner", "source", "tag"):
+        if getattr(f, name) is not None:
+            words.append(f"{name} {getattr(f, name)}")
+    if n.text is not None:
+        words.append(f"search “{n.text}”")
+    if n.company is not None:
+        words.append(f"company {n.company}")
+    code = n.currency or ""
+    if n.value_min is not None:
+        words.append(f"value at least {format_money(n.value_min, code)} {code}".rstrip())
+    if n.value_max is not None:
+        words.append(f"value at most {format_money(n.value_max, code)} {code}".rstrip())
+    if n.close_after is not None:
+        words.append(f"closing on or after {n.close_after}")
+    if n.close_before is not None:
+        words.append(f"closing on or before {n.close_before}")
+    return words
+
+
+def lead_lines(filters: Filters | None, cur: Currencies, dated: bool = True) -> list[str]:
+    """The lines under a page's heading: its filters (or that there are none) and how
+    amounts of several currencies are shown."""
+    words = [user(w) for w in filter_words(filters, dated)]
+    lines = ["Filters: " + "; ".join(words) + "." if words else "All deals: no filter."]
+    return lines + [esc(line) for line in currency_note(cur)]
+
+
+def title_text(heading: str, filters: Filters | None, dated: bool = True) -> str:
+    """The page's <title> (a browser tab, a saved file's name): the heading and the
+    filters, as plain text (escaped where it is written)."""
+    words = filter_words(filters, dated)
+    return heading + (f" — {'; '.join(words)}" if words else "")
+
+
+def footer(command: str) -> str:
+    """The footer line: what made the page, and where the figures are defined."""
+    return (f"Made by <code>{esc(command)}</code>. Every figure is defined in "
+            f"<code>pipe help metrics</code>. This file is self-contained: it loads "
+            f"nothing (no script, font or image) and prints as it shows.")
