@@ -9,6 +9,7 @@ changes, undos and redos never leave a command half in effect."""
 from __future__ import annotations
 
 import collections
+import io
 import json
 import os
 import subprocess
@@ -152,6 +153,69 @@ def test_moving_a_closed_deal_forward_names_the_option_that_exists(run, three):
     refused = run("move", three[0], "--forward")
     assert refused.code == 1 and "--forward and --back" in refused.err
     assert "--next" not in refused.err
+
+
+class Terminal(io.StringIO):
+    """stdin as a person at a terminal answers: `before_answer` runs as they read."""
+
+    def __init__(self, answer: str, before_answer=None):
+        super().__init__(answer)
+        self.before_answer = before_answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, *args) -> str:
+        if self.before_answer:
+            self.before_answer()
+        return super().readline(*args)
+
+
+def at_terminal(*args, answer: str, before_answer=None):
+    """`pipe ARGS` with a person answering on stdin; returns (code, stdout, stderr)."""
+    from pipecli.cli import main
+
+    saved = sys.argv, sys.stdout, sys.stderr, sys.stdin
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv, sys.stdout, sys.stderr = ["pipe", *args], out, err
+    sys.stdin = Terminal(answer, before_answer)
+    try:
+        main()
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    finally:
+        sys.argv, sys.stdout, sys.stderr, sys.stdin = saved
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_asking_on_a_terminal_keeps_the_question_off_stdout(run, three, workspace):
+    """What is asked goes to stderr, as a prompt does: with stdout sent to a file the
+    person still sees the question, and the file gets the results only."""
+    before = store_digest(workspace)
+    code, out, err = at_terminal("edit", three[0], three[1], "--tag", "x", answer="n\n")
+    assert code == 1 and out == "" and "nothing was changed" in err
+    assert f"{three[0]} “Acme”" in err and "Edit 2 deals? [y/N]" in err
+    assert store_digest(workspace) == before
+    code, out, err = at_terminal("edit", three[0], three[1], "--tag", "x", answer="y\n")
+    assert code == 0 and "Edit 2 deals?" not in out and "Edit 2 deals? [y/N]" in err
+    assert out.splitlines()[-1] == "Edited 2 deals; `pipe undo` takes them all back."
+
+
+def test_deals_that_change_while_asked_refuse_the_change(run, three, workspace):
+    from pipecli import ops
+    from pipecli.cli.common import open_workspace
+
+    def another_writer():  # a deal that matches the filter arrives while the person reads
+        ws, store = open_workspace(None)
+        ops.add(store, ws.pipelines[0], name="Delta", fields={"owner": "ava"})
+
+    code, out, err = at_terminal("won", "--where", "owner=ava", answer="y\n",
+                                 before_answer=another_writer)
+    assert code == 1 and "changed while you were asked" in err and out == ""
+    statuses = {d["name"]: d["status"] for d in run("list", "--status", "all", "-o",
+                                                      "json").json()}
+    assert statuses == {"Acme": "open", "Beta": "open", "Gamma": "open", "Delta": "open"}
 
 
 # A writer for the concurrency test: bulk edits and moves of every open deal, undos and

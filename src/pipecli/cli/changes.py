@@ -133,11 +133,15 @@ def agreed(ws, store, chosen, *, yes: bool, command: str, verb: str,
     if not render.is_terminal(sys.stdin):
         raise UsageError(f"pipe {command} asks before it changes {count}; pass --yes when "
                          f"not on a terminal")
-    for deal in deals[:SHOWN]:
-        say(f"  {deal_label(deal)}")
+    # The question goes to stderr, as a prompt does: with stdout sent to a file the person
+    # at the terminal must still see what they are asked (and the file gets only results).
+    # (click's confirm writes a space to stdout even then: read the answer here.)
+    lines = [f"  {deal_label(deal)}" for deal in deals[:SHOWN]]
     if len(deals) > SHOWN:
-        say(f"  … and {len(deals) - SHOWN} more")
-    if not typer.confirm(f"{verb.capitalize()} {count}?", default=False):
+        lines.append(f"  … and {len(deals) - SHOWN} more")
+    sys.stderr.write("\n".join([*lines, f"{verb.capitalize()} {count}? [y/N] "]))
+    sys.stderr.flush()
+    if sys.stdin.readline().strip().lower() not in ("y", "yes"):
         raise PipeError("nothing was changed")
     return replace(chosen, agreed=tuple(d.id for d in deals))
 
