@@ -104,7 +104,7 @@ def board_heading(board) -> tuple[str, str]:
 def board_chart_section(board) -> str:
     """The open pipeline by stage: value and weighted value per column."""
     cur = board.currencies
-    return section("Open pipeline by stage", *(figure(charts.pipeline_by_stage(
+    return section("Value by stage", *(figure(charts.pipeline_by_stage(
         board.columns, cur, code, "chart-pipeline" + (f"-{code}" if code else "")))
         for code in charts.money_views(cur)))
 
