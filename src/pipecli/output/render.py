@@ -359,8 +359,9 @@ def markdown_lines(lines: list[str]) -> str:
 
 def md_cell(text: str, table: bool = True) -> str:
     """Text safe in Markdown: a `|` cannot end a table cell; no line starts a block."""
-    text = text.replace("\\", "\\\\").replace("|", "\\|") if table else text
-    if not table and re.match(r"^(#|[-+*>=]|\d+[.)]\s)", text):
+    if table:  # an unescaped | ends a cell (one a view escaped itself stays as it is)
+        text = re.sub(r"(?<!\\)\|", r"\\|", text)
+    if not table and re.match(r"^(#{1,6}(\s|$)|[-+*](\s|$)|>|\d+[.)](\s|$))", text):
         text = "\\" + text  # a name like "# hot" or "1. Acme" is not a heading or list
     return text.replace("\n", " ")
 
@@ -411,8 +412,9 @@ def _emit_tabulate(view: View, tablefmt: str) -> None:
     if rows or markdown:
         lines.append(tabulate(rows, headers=headers, tablefmt=tablefmt,
                               colalign=align, disable_numparse=True))
-    if markdown and view.notes:  # after a blank line, each its own paragraph: not a row
-        lines.extend(["", "\n\n".join(md_cell(n, table=False) for n in view.notes)])
+    notes = [n for n in view.notes if n.strip()]
+    if markdown and notes:  # after a blank line, each its own paragraph: not a row
+        lines.extend(["", "\n\n".join(" ".join(n.split()) for n in notes)])  # pipe's own
     else:
         lines.extend(view.notes)
     out("\n".join(lines))
