@@ -79,3 +79,35 @@ def test_the_pipeline_with_used_probabilities_keeps_closing_stages(closed):
     used = with_used(p, tuple(figures(closed, floor=3).values()))
     assert [s.probability for s in used.stages] == \
         [Decimal(30), Decimal(50), Decimal(75), *(s.probability for s in p.stages[3:])]
+
+
+def test_the_forecast_weighs_open_deals_with_the_historical_probabilities(run, closed):
+    late = add(run, "Late", "--value", "1000", "--email", "l@l.co", "--close-date", "2026-12-15")
+    run("move", late, "proposal")
+    configured = run("forecast", "-o", "json").json()
+    assert configured["no_close_date"]["weighted_value"] == 100  # 1,000 × 10 %
+    got = run("forecast", "--probability", "historical", "--sample-floor", "3",
+              "-o", "json").json()
+    assert got["no_close_date"]["weighted_value"] == 300  # 1,000 × 3/10
+    december = next(m for m in got["months"] if m["month"] == "2026-12")
+    assert december["weighted_value"] == 750  # 1,000 × 3/4
+    stages = {s["stage"]: s for s in got["probabilities"]["stages"]}
+    assert (stages["proposal"]["won"], stages["proposal"]["closed"]) == (3, 4)
+    assert stages["proposal"]["observed"] == 0.75 and not stages["proposal"]["fallback"]
+    floor = run("forecast", "--probability", "historical", "-o", "json").json()
+    assert next(m for m in floor["months"] if m["month"] == "2026-12")["weighted_value"] == 600
+    text = run("forecast", "--probability", "historical").out
+    assert "80.0%*" not in text and "60.0%*" in text and "sample floor (10)" in text
+    window = run("forecast", "--probability", "historical", "--closed-since", "2026-10-01",
+                 "--sample-floor", "1", "-o", "json").json()
+    assert window["no_close_date"]["weighted_value"] == 333.33  # 1,000 × 3/9, half-up
+    refused = run("forecast", "--closed-since", "2026-10-01")
+    assert refused.code == 2 and "--probability historical" in refused.err
+
+
+def test_the_report_compares_configured_and_observed(run, closed):
+    report = run("report", "-o", "json").json()
+    stages = {s["stage"]: s for s in report["probabilities"]["stages"]}
+    assert (stages["prospecting"]["configured"], stages["prospecting"]["observed"]) == (10, 0.3)
+    assert stages["qualification"]["fallback"] and stages["qualification"]["used"] == 20
+    assert "Stage probabilities: configured and observed" in run("report").out

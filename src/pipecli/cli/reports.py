@@ -14,6 +14,11 @@ from pipecli.cli.common import (AsOfOpt, CloseAfterOpt, CloseBeforeOpt, CompanyO
                                 search_of)
 
 
+class Probability(str, Enum):
+    configured = "configured"
+    historical = "historical"
+
+
 @app.command()
 def report(
     *,
@@ -65,6 +70,13 @@ def report(
     name = format_for(format_name(fmt), output)
     result = engine.report(store, scope, moment, filters, group_by=by.value if by else None,
                            cycles=name == "html")
+    observed = None
+    if not all_:  # the configured stage probabilities beside what the history shows
+        from pipecli.engine.probabilities import SAMPLE_FLOOR
+        from pipecli.engine.probabilities import observed as observe
+
+        observed = observe(store, p, moment, closed_since=filters.since,
+                           closed_until=filters.until, filters=filters, ws=ws)
     with output_to(output):
         if name == "html":
             from pipecli.output.html.report_page import report_page
@@ -73,7 +85,14 @@ def report(
         else:
             from pipecli.output import report_views
 
-            render.emit_document(report_views.report_document(result), name)
+            doc = report_views.report_document(result)
+            if observed is not None:
+                from pipecli.output.probability_view import with_probabilities
+
+                doc = with_probabilities(doc, observed, SAMPLE_FLOOR,
+                                         "Stage probabilities: configured and observed "
+                                         "(won of the closed deals that passed the stage)")
+            render.emit_document(doc, name)
     if result.strays:
         render.warn(f"{len(result.strays)} deal{'s are' if len(result.strays) != 1 else ' is'} "
                     f"at a stage {p.name!r} does not define and so in no stage row "
@@ -97,6 +116,18 @@ def forecast(
     value_max: ValueMaxOpt = None,
     close_after: CloseAfterOpt = None,
     close_before: CloseBeforeOpt = None,
+    probability: Annotated[Probability, typer.Option(
+        "--probability", help="Weigh deals by the stages' configured probabilities, or by "
+                              "the historical ones: the share of closed deals that passed "
+                              "each stage that was won.")] = Probability.configured,
+    sample_floor: Annotated[int, typer.Option(
+        "--sample-floor", min=1, help="Historical: closed deals a stage needs, else its "
+                                      "configured probability is kept (and marked).")] = 10,
+    closed_since: Annotated[Optional[str], typer.Option(
+        "--closed-since", help="Historical: only deals closed on or after this day.")] = None,
+    closed_until: Annotated[Optional[str], typer.Option(
+        "--closed-until", help="Historical: only deals closed on or before this day.")]
+    = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -118,6 +149,21 @@ def forecast(
     narrow = search_of(p.currency, search, company, value_min, value_max, close_after,
                        close_before)
     filters = report_filters(owner=owner, source=source, tag=tag, narrow=narrow)
+    observed = None
+    if probability == Probability.historical:
+        from pipecli.engine.probabilities import observed as observe
+        from pipecli.engine.probabilities import with_used
+
+        window = report_filters(since=closed_since, until=closed_until)
+        observed = observe(store, p, moment, closed_since=window.since,
+                           closed_until=window.until, floor=sample_floor, filters=filters,
+                           ws=ws)
+        p = with_used(p, observed)
+    elif closed_since or closed_until:
+        from pipecli.errors import UsageError
+
+        raise UsageError("--closed-since and --closed-until choose the deals behind "
+                         "--probability historical; give it too")
     result = lists.forecast(store, p, moment, months, filters, with_deals=deals, ws=ws)
     name = format_for(format_name(fmt), output)
     with output_to(output):
@@ -128,7 +174,13 @@ def forecast(
         else:
             from pipecli.output import report_views
 
-            render.emit_document(report_views.forecast_document(result), name)
+            doc = report_views.forecast_document(result)
+            if observed is not None:
+                from pipecli.output.probability_view import with_probabilities
+
+                doc = with_probabilities(doc, observed, sample_floor,
+                                         "Stage probabilities used (historical)")
+            render.emit_document(doc, name)
 
 
 @app.command()
