@@ -128,3 +128,40 @@ def test_funnel_counts(run, maven):
     assert stages["won"]["conversion"] == half_up(Fraction(won, engaged), 4)
     assert stages["prospecting"]["count"] == sum(r["deal_stage"] == "Prospecting" for r in data)
     assert stages["engaging"]["count"] == sum(r["deal_stage"] == "Engaging" for r in data)
+
+
+def test_historical_probabilities(run, maven):
+    """Of the closed deals (won or lost) that passed each stage, the share won: every deal
+    passed prospecting; the ones with an engage date passed engaging (a closed Maven deal
+    always has one)."""
+    data = rows()
+    closed = [r for r in data if r["deal_stage"] in ("Won", "Lost")]
+    stages = {s["stage"]: s for s in
+              run("forecast", "-f", str(maven), "--probability", "historical", "-o",
+                  "json").json()["probabilities"]["stages"]}
+    for key, passed in (("prospecting", closed),
+                        ("engaging", [r for r in closed if r["engage_date"]])):
+        won = sum(r["deal_stage"] == "Won" for r in passed)
+        assert (stages[key]["won"], stages[key]["closed"]) == (won, len(passed))
+        assert stages[key]["observed"] == half_up(Fraction(won, len(passed)), 4)
+        assert not stages[key]["fallback"]
+    # in 2017's second half only
+    h2 = [r for r in closed if r["close_date"] >= "2017-07-01"]
+    got = run("forecast", "-f", str(maven), "--probability", "historical", "--closed-since",
+              "2017-07-01", "-o", "json").json()["probabilities"]["stages"][0]
+    assert (got["won"], got["closed"]) == (sum(r["deal_stage"] == "Won" for r in h2), len(h2))
+
+
+def test_the_digest_of_a_month_is_the_difference_of_two_reports(run, maven):
+    """The headline figures of December 2017 against the reports as of its two ends, and its
+    wins and losses against the CSV's close dates."""
+    got = run("digest", "-f", str(maven), "--since", "2017-11-30T23:59:59+00:00", "--as-of",
+              "2017-12-31", "-o", "json").json()
+    before = run("report", "-f", str(maven), "--as-of", "2017-11-30", "-o", "json").json()
+    after = run("report", "-f", str(maven), "--as-of", "2017-12-31", "-o", "json").json()
+    for h in got["headlines"]:
+        assert (h["start"], h["end"]) == (before["totals"][h["key"]],
+                                          after["totals"][h["key"]]), h["key"]
+    december = [r for r in rows() if r["close_date"].startswith("2017-12")]
+    assert len(got["won"]) == sum(r["deal_stage"] == "Won" for r in december)
+    assert len(got["lost"]) == sum(r["deal_stage"] == "Lost" for r in december)
