@@ -86,6 +86,13 @@ def test_pipe_lists_plain_output_pipes_into_a_bulk_change(run, three):
     assert tags == {"Acme": ["q4"], "Beta": ["q4"], "Gamma": []}
     empty = run("list", "--owner", "nobody", "-o", "plain").out
     assert run("edit", "-", "--tag", "x", "--yes", stdin=empty).code == 2
+    # pipe stale's too: its header, and "Nothing is stale." when nothing is
+    assert run("edit", "-", "--tag", "x", "--yes", stdin=run("stale", "-o", "plain").out
+               ).code == 2
+    late = add(run, "Late", "--next", "Chase", "--due", "yesterday")
+    stale = run("stale", "-o", "plain").out
+    assert run("edit", "-", "--tag", "late", "--yes", stdin=stale).code == 0
+    assert [d["id"] for d in run("list", "--tag", "late", "-o", "json").json()] == [late]
 
 
 def test_a_whole_import_goes_with_one_undo_and_comes_back_with_one_redo(run, workspace):

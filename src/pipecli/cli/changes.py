@@ -62,9 +62,10 @@ def selection(ws, refs: list[str] | None, where: list[str] | None):
     return ops.Selection(criteria=criteria(ws, where))
 
 
-# Lines of pipe's own plain tables that name no deal: the header, a count ("12 deals,
-# 4,000 USD", "No deals match.") and a note in brackets ("(3 more not shown; ...)").
-_NOT_A_DEAL = re.compile(r"^(ID\s|\(|No deals\b|\d[\d,]* deals?\b)")
+# Lines of pipe's own plain tables (list, stale) that name no deal: the header, a count
+# ("12 deals, 4,000 USD"), an empty result ("No deals match.", "Nothing is stale.") and a
+# note in brackets ("(3 more not shown; ...)").
+_NOT_A_DEAL = re.compile(r"^(ID\s|\(|No deals match\.$|Nothing is stale\.$|\d[\d,]* deals?\b)")
 
 
 def stdin_refs(text: str) -> list[str]:
