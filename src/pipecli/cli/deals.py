@@ -319,12 +319,14 @@ def log(
 @app.command()
 def undo(
     *,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="How many changes to revert, "
-                                       "newest first.")] = 1,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="How many commands to take "
+                                       "back, newest first.")] = 1,
     file: FileOpt = None,
 ) -> None:
-    """Revert the latest change (or the latest N), newest first. Every revert is recorded in
-    the history; `pipe redo` takes it back.
+    """Take back the latest command (or the latest N): every change it recorded.
+
+    A bulk change, a move with its hand-off, or an import is one command. Every undo is
+    recorded in the history; `pipe redo` takes it back.
 
     Example: pipe undo --steps 2
     """
@@ -338,7 +340,7 @@ def redo(
                                        "back.")] = 1,
     file: FileOpt = None,
 ) -> None:
-    """Take back the latest `pipe undo` (or the latest N).
+    """Put back what the latest `pipe undo` took back (or the latest N undos).
 
     Example: pipe redo
     """
