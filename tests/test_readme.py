@@ -61,13 +61,13 @@ def test_the_three_examples_are_in_the_readme():
     assert len(readme_blocks("Cron and scripts")) == 3
 
 
-def test_weekly_report_is_mailed(shell):
+def test_weekly_digest_is_mailed(shell):
     result = shell(readme_blocks("Cron and scripts")[0])
     assert result.returncode == 0, result.stderr
     mail = shell.mailbox.read_text()
     assert mail.startswith("SUBJECT Pipeline, week ") and "TO team@example.com" in mail
-    assert "## Pipeline now" in mail and "| Prospecting" in mail
-    assert (shell.folder / "pipeline-report.md").read_text() in mail
+    assert "## Headline figures" in mail and "| Win rate" in mail
+    assert (shell.folder / "pipeline-digest.md").read_text() in mail
 
 
 def test_stale_alert_is_mailed_only_when_something_is_stale(shell):
