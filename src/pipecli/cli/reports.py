@@ -90,8 +90,9 @@ def report(
                 from pipecli.output.probability_view import with_probabilities
 
                 doc = with_probabilities(doc, observed, SAMPLE_FLOOR,
-                                         "Stage probabilities: configured and observed "
-                                         "(won of the closed deals that passed the stage)")
+                                         "Stage probabilities: given in the pipeline file "
+                                         "and observed (won of the closed deals that "
+                                         "passed the stage)")
             render.emit_document(doc, name)
     if result.strays:
         render.warn(f"{len(result.strays)} deal{'s are' if len(result.strays) != 1 else ' is'} "

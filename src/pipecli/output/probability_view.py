@@ -13,9 +13,11 @@ FALLBACK_NOTE = ("* configured: fewer closed deals passed the stage than the sam
 
 
 def probabilities_view(stages: tuple[Observed, ...], floor: int, *, title: str) -> View:
-    """Stage, Configured, Observed (won of closed), Used — the used one starred when it
-    is the configured probability for want of a sample."""
-    columns = [Column("Stage"), Column("Configured", "percent"), Column("Won", "number"),
+    """Stage, Given (the configured probability), Won, Closed, Observed, Used — the used
+    one starred when it is the configured probability for want of a sample."""
+    # "Given" (in the pipeline file): a header as short as its figures, so the table fits
+    # 60 columns without splitting a word.
+    columns = [Column("Stage"), Column("Given", "percent"), Column("Won", "number"),
                Column("Closed", "number"), Column("Observed", "rate"),
                Column("Used", "number")]
     rows = [[o.label, o.configured, o.won, o.closed, o.observed,
