@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable, NamedTuple
+from typing import Callable
 
 from pipecli import money
 from pipecli.errors import Ambiguous, NotFound, RuleViolation, UsageError
