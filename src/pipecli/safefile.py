@@ -4,9 +4,11 @@ symbolic link (to a file outside it) is never written through."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, TextIO
 
-from pipecli.errors import PipeError
+from pipecli.errors import PipeError, UsageError
 
 
 def write_new(path: Path, text: str) -> None:
@@ -45,3 +47,27 @@ def append_text(path: Path, text: str) -> None:
         os.write(fd, text.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[TextIO]:
+    """A text stream whose content replaces `path` when the block succeeds: written to a
+    temp file beside it, synced and renamed over it, so a failure leaves no half file (the
+    temp file is removed). A symbolic link standing at the name is replaced, never written
+    through. A failure to write is one sentence (UsageError, exit 2)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with open(fd, "w", encoding="utf-8", newline="\n") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+

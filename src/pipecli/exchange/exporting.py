@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from pipecli.errors import UsageError
 from pipecli.store import Store
 from pipecli.store.codec import DEAL_COLUMNS, EVENT_COLUMNS, deal_to_row
 from pipecli.values import guard_formula
@@ -89,18 +88,7 @@ def _write(out: TextIO, fmt: str, columns, rows: Iterable[list[str]]) -> None:
 def export_to(path: Path, store: Store, **options) -> None:
     """Export into a file: written beside it and renamed over it when complete, so a
     failed export leaves no half file (and never writes through a planted link)."""
-    import os
+    from pipecli.safefile import replacing
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with open(fd, "w", encoding="utf-8", newline="\n") as out:
-            export(store, out, **options)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {e.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(path) as out:  # streamed: a million events are never held at once
+        export(store, out, **options)

@@ -6,31 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from pathlib import Path
 from typing import Iterator
 
-from pipecli.errors import UsageError
 
 
 def write_file(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically; a failure leaves no half file and is one
-    sentence (exit 2)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with open(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write `text` to `path` atomically (safefile.replacing); a failure leaves no half
+    file and is one sentence (exit 2)."""
+    from pipecli.safefile import replacing
+
+    with replacing(path) as out:
+        out.write(text)
 
 
 @contextlib.contextmanager
