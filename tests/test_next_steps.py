@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import add
+from conftest import add, store_digest
 
 # The frozen clock (conftest.NOW) is Friday 2026-11-20 10:00 UTC.
 
@@ -90,8 +90,14 @@ def test_undo_takes_back_a_done(run, workspace):
 
 @pytest.mark.parametrize("text", ["\x1b[31mred", "a\u202eb", "x" * 501])
 def test_hostile_next_step_text_is_refused(run, workspace, text):
-    result = run("add", "A", "--next", text)
-    assert result.code == 2 and result.err.count("\n") == 1
+    deal = add(run, "Acme")
+    before = store_digest(workspace)
+    for args in (("add", "A", "--next", text), ("edit", deal, "--next", text),
+                 ("done", deal, "--next", text), ("move", deal, "proposal", "--next", text)):
+        result = run(*args)
+        assert result.code == 2 and result.err.count("\n") == 1, args
+        assert result.err.startswith("pipe: error: --next"), (args, result.err)
+    assert store_digest(workspace) == before
 
 
 def test_agenda_groups_overdue_today_and_the_coming_days(run, workspace):

@@ -8,8 +8,8 @@ from pipecli.output.render import Column, Document, View
 from pipecli.output.shown import json_rate
 from pipecli.rounding import half_up
 
-FALLBACK_NOTE = ("* configured: fewer closed deals passed the stage than the sample floor "
-                 "({floor}), so its observed share is not used")
+FALLBACK_NOTE = ("* given: fewer closed deals passed the stage than the sample floor "
+                 "({floor}), so the pipeline file's probability is used")
 
 
 def probabilities_view(stages: tuple[Observed, ...], floor: int, *, title: str) -> View:
