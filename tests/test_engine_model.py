@@ -125,6 +125,7 @@ class Ev:
     at: datetime
     sets: dict = field(default_factory=dict)
     target: int | None = None  # for undone / redone: the event reverted
+    batch: int | None = None  # the first event of the command that recorded it
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,10 @@ class Model:
         return max(times) if times else None
 
     # the commands: each returns REFUSED, NOOP, or the event it records
-    def _record(self, deal: int, kind: str, at: datetime, sets: dict, target=None) -> Ev:
-        e = Ev(len(self.events), deal, kind, at, sets, target)
+    def _record(self, deal: int, kind: str, at: datetime, sets: dict, target=None,
+                batch: int | None = None) -> Ev:
+        n = len(self.events)
+        e = Ev(n, deal, kind, at, sets, target, n if batch is None else batch)
         self.events.append(e)
         return e
 
@@ -270,7 +273,7 @@ class Model:
                 self.events.pop()  # one command, one transaction: nothing was written
                 return REFUSED
             return self._record(deal, "handed_off", at, {"pipeline": target.handoff[0],
-                                                         "stage": into.key})
+                                                         "stage": into.key}, batch=moved.n)
         return moved
 
     def transfer(self, deal, pipeline, now, at):
@@ -362,32 +365,47 @@ class Model:
             return REFUSED
         return self._record(deal, "deleted", self._when(deal, None, now), {})
 
+    def _revert(self, kind: str, targets: list[Ev], now) -> Ev:
+        """One revert event per target (newest first), all in the first one's batch."""
+        first = None
+        for t in targets:
+            e = self._record(t.deal, kind, now, {}, t.n,
+                             batch=first.n if first is not None else None)
+            first = first or e
+        return first
+
+    def _latest_command(self, live: set[int], undone: bool) -> list[Ev]:
+        """The events in effect of the latest command (undos, or the other changes), newest
+        first: one undo takes back a whole command (a move with its hand-off)."""
+        kinds = (lambda e: e.kind == "undone") if undone else (lambda e: e.kind != "undone")
+        latest = next((e for e in reversed(self.events) if e.n in live and kinds(e)), None)
+        if latest is None:
+            return []
+        return [e for e in reversed(self.events)
+                if e.n in live and kinds(e) and e.batch == latest.batch]
+
     def undo(self, now):
-        """Take back the latest change in effect, in recording order (a redo included)."""
-        live = self.live()
-        target = next((e for e in reversed(self.events) if e.n in live
-                       and e.kind != "undone"), None)
-        if target is None:
-            return NOOP
-        return self._record(target.deal, "undone", now, {}, target.n)
+        """Take back the latest command in effect, in recording order (a redo included)."""
+        targets = self._latest_command(self.live(), undone=False)
+        return self._revert("undone", targets, now) if targets else NOOP
 
     def redo(self, now):
-        """Take back the latest undo in effect — refused when its deal changed since."""
+        """Take back the latest undo in effect — refused when a deal of it changed since."""
         live = self.live()
-        undo = next((e for e in reversed(self.events) if e.n in live and e.kind == "undone"),
-                    None)
-        if undo is None:
+        undos = self._latest_command(live, undone=True)
+        if not undos:
             return NOOP
-        if any(e.deal == undo.deal and e.n > undo.n and e.n in live and e.kind not in REVERTS
-               for e in self.events):
+        if any(e.deal == u.deal and e.n > u.n and e.n in live and e.kind not in REVERTS
+               for u in undos for e in self.events):
             return REFUSED
-        return self._record(undo.deal, "redone", now, {}, undo.n)
+        return self._revert("redone", undos, now)
 
     # the figures
     def report(self, pipeline: str | None, moment: datetime, owner: str | None = None,
                since: date | None = None, until: date | None = None,
-               by_owner: bool = False) -> dict:
-        """`pipe report -p PIPELINE` at a moment (pipeline None: `pipe report --all`)."""
+               by_owner: bool = False, conversion: str = "furthest") -> dict:
+        """`pipe report -p PIPELINE` at a moment (pipeline None: `pipe report --all`),
+        its funnel counted by the conversion mode (docs/metrics.md, "Conversion modes")."""
         scope = Scope.of(self.lines, pipeline)
         live = self.live()
 
@@ -397,7 +415,9 @@ class Model:
             day = moment_or_none.date()
             return (since is None or day >= since) and (until is None or day <= until)
 
-        rows = []  # (version at the moment, furthest rank, handed off, returned, stays, cohort)
+        # (version at the moment, furthest rank, handed off, returned, stays, cohort,
+        #  the funnel ranks the mode counts the deal at)
+        rows = []
         for deal in range(self.deals):
             versions, deleted = self.versions(deal, live)
             seen = [v for v in versions if v.start <= moment]
@@ -419,8 +439,18 @@ class Model:
                 if scope.place(v) and end is not None and end <= moment:
                     stays.append((scope.place(v), seconds(end - v.start)))
             cohort = since is None and until is None or windowed(now.created)
+            places = [scope.rank.get(scope.place(v)) for v in seen]
+            if conversion == "furthest":
+                members = set(range(furthest + 1))
+            elif conversion == "any":
+                members = {r for r in places if r is not None}
+            else:  # ordered: the longest start of the funnel it went through in order
+                k = 0
+                for r in places:
+                    k += r == k
+                members = set(range(k))
             rows.append((now, furthest, scope.handed(seen), scope.returned(seen), stays,
-                         cohort))
+                         cohort, members))
 
         here = [r for r in rows if scope.here(r[0])]
 
@@ -434,14 +464,20 @@ class Model:
 
         stages = []
         rank = scope.rank
-        reached = {key: [r for r in rows if r[5] and r[1] >= i] for key, i in rank.items()}
+        reached = {key: [r for r in rows if r[5] and i in r[6]] for key, i in rank.items()}
         keys = sorted(rank, key=rank.get)
+        won_rank = min(i for key, i in rank.items() if scope.stages[key].outcome == "won")
+
+        def won(r) -> bool:
+            return any(i >= won_rank for i in r[6])
         for key, s in scope.stages.items():
             now_here = [r[0] for r in here if scope.place(r[0]) == key]
             completed = [d for r in rows if r[5] for place, d in r[4] if place == key]
             i = rank.get(key)
             got = len(reached[key]) if i is not None else None
             before = len(reached[keys[i - 1]]) if i else None
+            both = sum(1 for r in reached[key] if i - 1 in r[6]) if i else None
+            first = len(reached[keys[0]])
             stages.append({
                 "key": key, "count": len(now_here),
                 "value": total(v.value for v in now_here),
@@ -451,8 +487,12 @@ class Model:
                 "reached": got,
                 "reached_value": total(r[0].value for r in reached[key])
                 if i is not None else None,
-                "conversion": got / before if before else None,
-                "drop_off": before - got if i else None,
+                "conversion": Fraction(both, before) if before else None,
+                "drop_off": before - both if i else None,
+                "cumulative_conversion": Fraction(sum(1 for r in reached[key] if 0 in r[6]),
+                                                  first) if i is not None and first else None,
+                "conversion_to_won": Fraction(sum(1 for r in reached[key] if won(r)), got)
+                if got else None,
                 "avg_days_in_stage": mean_days(completed) if s.outcome is None else None,
                 "median_days_in_stage": median_days(completed) if s.outcome is None else None,
             })
@@ -460,15 +500,14 @@ class Model:
         totals = self.totals(counted, weighted)
         totals["handed_off"] = sum(1 for r in rows if r[5] and r[2])
         totals["returned"] = sum(1 for r in rows if r[5] and r[3])
-        won_rank = min(i for key, i in rank.items() if scope.stages[key].outcome == "won")
-
         def funnel(cohort_rows) -> dict:
-            """Conversion to won: of the cohort deals that entered the funnel (reached its
+            """Conversion to won: of the cohort deals that entered the funnel (counted at its
             first stage), those that reached a won stage."""
-            entered = [r for r in cohort_rows if r[5] and r[1] >= 0]
-            won = [r for r in entered if r[1] >= won_rank]
-            return {"entered": len(entered), "reached_won": len(won),
-                    "conversion_to_won": Fraction(len(won), len(entered)) if entered else None}
+            entered = [r for r in cohort_rows if r[5] and 0 in r[6]]
+            reached_won = [r for r in entered if won(r)]
+            return {"entered": len(entered), "reached_won": len(reached_won),
+                    "conversion_to_won": Fraction(len(reached_won), len(entered))
+                    if entered else None}
 
         totals.update(funnel(rows))
         reasons: dict[str, list] = {}
@@ -482,7 +521,7 @@ class Model:
         if by_owner:
             # A group is every owner with a deal in the totals or a cohort deal in the funnel.
             names = {v.owner or "(none)" for v in counted} | \
-                {r[0].owner or "(none)" for r in rows if r[5] and r[1] >= 0}
+                {r[0].owner or "(none)" for r in rows if r[5] and r[6]}
             out["groups"] = {
                 name: {**self.totals([v for v in counted if (v.owner or "(none)") == name],
                                      weighted),
@@ -584,7 +623,7 @@ MONEY = ("value", "reached_value", "open_value", "won_value", "lost_value")
 ROUNDED_MONEY = ("weighted_value", "avg_won_value", "velocity_per_day")
 DAYS = ("avg_age_days", "avg_days_in_stage", "median_days_in_stage", "avg_cycle_days",
         "median_cycle_days")
-RATES = ("conversion", "win_rate", "conversion_to_won")
+RATES = ("conversion", "win_rate", "conversion_to_won", "cumulative_conversion")
 
 
 def rounded(exact, places: int) -> Decimal:
@@ -840,6 +879,10 @@ def play_and_compare(runner: Runner, program, moments, owner, window, scopes) ->
         assert got["as_of"] == runner.now.isoformat()
         check_figures(got, runner.model.report(pipeline, runner.now, by_owner=True),
                       f"{' '.join(p)} now")
+        for mode in ("ordered", "any"):  # the other conversion modes, now (with --by)
+            got = runner.reports([*p, "--by", "owner", "--conversion", mode])
+            check_figures(got, runner.model.report(pipeline, runner.now, by_owner=True,
+                                                   conversion=mode), f"{' '.join(p)} {mode}")
         # Days of changes made at 23:59:59 (the moment --as-of DAY reports at), or of any.
         events = [e for e in runner.model.events if e.at.time() == time(23, 59, 59)] or \
             runner.model.events
@@ -859,8 +902,10 @@ def play_and_compare(runner: Runner, program, moments, owner, window, scopes) ->
                     since, until = ((T0 + span * x).date() for x in sorted(window))
                     args += ["--since", since.isoformat(), "--until", until.isoformat()]
                     kept.update(since=since, until=until)
-            got = runner.reports(args)
-            check_figures(got, runner.model.report(pipeline, moment, **kept), " ".join(args))
+            mode = ("furthest", "ordered", "any")[i % 3]
+            got = runner.reports([*args, "--conversion", mode])
+            check_figures(got, runner.model.report(pipeline, moment, conversion=mode, **kept),
+                          f"{' '.join(args)} --conversion {mode}")
 
 
 moments = st.lists(st.tuples(st.booleans(), st.floats(0, 1.05)), min_size=1, max_size=3)
