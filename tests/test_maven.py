@@ -130,6 +130,45 @@ def test_funnel_counts(run, maven):
     assert stages["engaging"]["count"] == sum(r["deal_stage"] == "Engaging" for r in data)
 
 
+
+def test_conversion_modes(run, maven):
+    """The three conversion modes against the CSV: an engaged deal was created at engaging
+    (it never was a prospect), a prospect never moved. So, furthest: every deal reached
+    prospecting; ordered: only the prospects went through prospecting, and none of them went
+    on; any: the prospects were in prospecting, the engaged deals in engaging, the won in
+    won."""
+    data = rows()
+    prospects = sum(1 for r in data if not r["engage_date"])
+    engaged = sum(1 for r in data if r["engage_date"])
+    won = sum(1 for r in data if r["deal_stage"] == "Won")
+    want = {
+        "furthest": {"prospecting": (len(data), None, Fraction(1), Fraction(won, len(data))),
+                     "engaging": (engaged, Fraction(engaged, len(data)),
+                                  Fraction(engaged, len(data)), Fraction(won, engaged)),
+                     "won": (won, Fraction(won, engaged), Fraction(won, len(data)), 1)},
+        "ordered": {"prospecting": (prospects, None, Fraction(1), Fraction(0)),
+                    "engaging": (0, Fraction(0), Fraction(0), None),
+                    "won": (0, None, Fraction(0), None)},
+        # no deal was in both prospecting and engaging: the stage-to-stage shares are 0
+        "any": {"prospecting": (prospects, None, Fraction(1), Fraction(0)),
+                "engaging": (engaged, Fraction(0), Fraction(0), Fraction(won, engaged)),
+                "won": (won, Fraction(won, engaged), Fraction(0), 1)},
+    }
+    for mode, stages in want.items():
+        got = run("report", "-f", str(maven), "--conversion", mode, "-o", "json").json()
+        assert got["conversion"] == mode
+        by_key = {s["key"]: s for s in got["stages"]}
+        for key, (reached, conversion, cumulative, to_won) in stages.items():
+            s = by_key[key]
+            rate = (lambda x: None if x is None else half_up(Fraction(x), 4))
+            assert (s["reached"], s["conversion"], s["cumulative_conversion"],
+                    s["conversion_to_won"]) == (reached, rate(conversion), rate(cumulative),
+                                                rate(to_won)), (mode, key)
+        entered = stages["prospecting"][0]
+        assert got["totals"]["entered"] == entered
+        assert got["totals"]["conversion_to_won"] == half_up(
+            Fraction(stages["prospecting"][3] * entered, entered), 4)
+
 def test_historical_probabilities(run, maven):
     """Of the closed deals (won or lost) that passed each stage, the share won: every deal
     passed prospecting; the ones with an engage date passed engaging (a closed Maven deal

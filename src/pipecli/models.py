@@ -20,6 +20,14 @@ class Status(StrEnum):
 OPEN, WON, LOST = Status.OPEN, Status.WON, Status.LOST
 STATUSES = tuple(s.value for s in Status)
 
+
+class ConversionMode(StrEnum):
+    """Which funnel stages a deal counts at (`pipe report --conversion`; engine.funnel)."""
+
+    FURTHEST = "furthest"  # every stage up to the furthest it reached
+    ORDERED = "ordered"  # the stages it went through in order, none skipped
+    ANY = "any"  # each stage it was ever in, on its own
+
 # Deal fields a stage may list under `requires`, and `pipe edit` may change.
 EDITABLE_FIELDS = ("name", "value", "probability", "company", "contact", "email",
                    "owner", "source", "close_date", "tags")

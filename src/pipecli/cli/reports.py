@@ -12,6 +12,7 @@ from pipecli.cli.common import (AsOfOpt, CloseAfterOpt, CloseBeforeOpt, CompanyO
                                 SearchOpt, SourceOpt, TagOpt, ValueMaxOpt, ValueMinOpt, app,
                                 format_name, open_workspace, report_filters, report_moment,
                                 search_of)
+from pipecli.models import ConversionMode
 
 
 class Probability(str, Enum):
@@ -43,6 +44,12 @@ def report(
     all_: Annotated[bool, typer.Option("--all", help="One end-to-end funnel over every "
                                        "pipeline of the file (marketing → sales → won).")]
     = False,
+    conversion: Annotated[ConversionMode, typer.Option(
+        "--conversion", case_sensitive=False,
+        help="Which stages a deal counts at in the funnel: furthest (every stage up to the "
+             "furthest it reached), ordered (only the stages it went through in order, "
+             "none skipped) or any (each stage it was ever in, on its own).")]
+    = ConversionMode.FURTHEST,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -52,7 +59,7 @@ def report(
     rate, deal size, sales cycle, velocity and lost reasons (see `pipe help metrics`).
     `-o html --output report.html` writes it as one self-contained page with charts.
 
-    Example: pipe report --since 2026-01-01 --by owner
+    Example: pipe report --since 2026-01-01 --by owner --conversion ordered
     """
     from pipecli.output import render
     from pipecli.output.destination import format_for, output_to
@@ -69,7 +76,8 @@ def report(
     p = scope.pipeline
     name = format_for(format_name(fmt), output)
     result = engine.report(store, scope, moment, filters, group_by=by.value if by else None,
-                           cycles=name == "html")
+                           cycles=name == "html",
+                           conversion=conversion)
     observed = None
     if not all_:  # the configured stage probabilities beside what the history shows
         from pipecli.engine.probabilities import SAMPLE_FLOOR

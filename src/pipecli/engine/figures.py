@@ -11,10 +11,15 @@ from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
 from fractions import Fraction
 
+from typing import TYPE_CHECKING
+
 from pipecli.models import WON, Pipeline
 from pipecli.rounding import half_up
 from pipecli.money import STORE_PLACES, minor_units
 from pipecli.values import normalize_money
+
+if TYPE_CHECKING:
+    from pipecli.engine.funnel import FunnelCounts
 
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -184,11 +189,13 @@ class StageLine:
     avg_age_days: Fraction | None   # mean time the deals now here have been here
     reached: int | None             # None for lost stages: they are not a funnel step
     reached_value: Decimal | None   # the value of the deals that reached it
-    conversion: Fraction | None     # reached ÷ previous stage's reached
-    drop_off: int | None            # previous stage's reached − reached
+    conversion: Fraction | None     # of the previous stage's deals, the share counted here
+    drop_off: int | None            # previous stage's deals not counted here
     avg_days_in_stage: Fraction | None  # over completed stays
     median_days_in_stage: Fraction | None
     parts: dict = field(default_factory=dict)  # money figure → {currency: amount}
+    cumulative_conversion: Fraction | None = None  # of the first stage's deals, the share here
+    conversion_to_won: Fraction | None = None  # of the deals here, the share that reached won
 
 
 MONEY_TOTALS = ("open_value", "weighted_value", "won_value", "lost_value", "avg_won_value",
@@ -241,6 +248,7 @@ class PipelineReport:
     strays: tuple[str, ...] = ()  # ids of deals at a stage the pipeline does not define
     currencies: Currencies | None = None
     cycle_bins: tuple | None = None  # engine.cycles.CycleBin, when asked for (report(cycles=))
+    conversion: str = "furthest"  # the funnel's conversion mode (models.ConversionMode)
 
 
 def exact_median(values: list) -> Fraction | None:
@@ -311,8 +319,7 @@ class Sums:
     currency until `currencies` says how to show it."""
 
     here: dict[str, StageNow]
-    reached: list[int]  # per funnel rank: cohort deals whose furthest stage is that rank
-    reached_value: list[dict[str, Decimal]]
+    funnel: "FunnelCounts"  # the cohort's counts per funnel rank (engine.funnel)
     stays: dict[str, Spread]  # completed stays of cohort deals, per stage
     outcomes: dict[str, Outcomes]  # per currency
     cycles: Spread  # every won deal's cycle (the median needs them all at once)
@@ -329,52 +336,38 @@ def won_rank(rank: dict[str, int], pipeline: Pipeline) -> int | None:
     return min(ranks) if ranks else None
 
 
-def funnel_conversion(reached: list[int], won_at: int | None) -> tuple[int, int,
-                                                                       Fraction | None]:
-    """(entered, reached won, conversion to won) from the cumulative reached per rank."""
-    entered = reached[0] if reached else 0
-    won = reached[won_at] if won_at is not None else 0
-    return entered, won, Fraction(won, entered) if entered and won_at is not None else None
-
-
 def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
-             rank: dict[str, int], groups: tuple = (), group_by: str | None = None
-             ) -> PipelineReport:
-    """The report from its sums: reached is cumulative from the end of the funnel, rates
-    and averages are derived here only."""
+             rank: dict[str, int], groups: tuple = (), group_by: str | None = None,
+             conversion: str = "furthest") -> PipelineReport:
+    """The report from its sums: the funnel's figures from its counts per rank (whose
+    conversion mode decided which stages each deal counts at); rates and averages are
+    derived here only."""
     cur = sums.currencies
-    reached_by_rank, value_by_rank = [0] * len(rank), [{} for _ in rank]
-    count, value = 0, {}
-    for r in range(len(rank) - 1, -1, -1):  # reaching a stage means reaching every earlier one
-        count += sums.reached[r]
-        for c, amount in sums.reached_value[r].items():
-            add_to(value, c, amount)
-        reached_by_rank[r], value_by_rank[r] = count, dict(value)
+    funnel = sums.funnel
     lines = []
     for s in pipeline.stages:
         now = sums.here[s.key]
         r = rank.get(s.key)
-        reached = reached_by_rank[r] if r is not None else None
-        previous = reached_by_rank[r - 1] if r else None
         open_stage = s.outcome is None
         stays = sums.stays[s.key]
         parts = {"value": cur.parts(now.value), "weighted_value": cur.parts(now.weighted)}
         if r is not None:
-            parts["reached_value"] = cur.parts(value_by_rank[r])
+            parts["reached_value"] = cur.parts(funnel.reached_value[r])
         lines.append(StageLine(
             key=s.key, label=s.label, outcome=s.outcome, probability=s.probability,
             count=now.count, value=cur.amount(now.value),
             weighted_value=cur.amount(now.weighted),
             avg_age_days=now.age.mean_days if open_stage else None,
-            reached=reached,
-            reached_value=cur.amount(value_by_rank[r]) if r is not None else None,
-            conversion=Fraction(reached, previous) if previous else None,
-            drop_off=(previous - reached) if previous is not None and reached is not None
-            else None,
+            reached=funnel.reached[r] if r is not None else None,
+            reached_value=cur.amount(funnel.reached_value[r]) if r is not None else None,
+            conversion=funnel.conversion(r) if r is not None else None,
+            drop_off=funnel.drop_off(r) if r is not None else None,
             avg_days_in_stage=stays.mean_days if open_stage else None,
             median_days_in_stage=stays.median_days if open_stage else None,
-            parts=parts if cur.several else {}))
-    entered, won, to_won = funnel_conversion(reached_by_rank, won_rank(rank, pipeline))
+            parts=parts if cur.several else {},
+            cumulative_conversion=funnel.cumulative(r) if r is not None else None,
+            conversion_to_won=funnel.to_won(r) if r is not None else None))
+    entered, won, to_won = funnel.entry()
     totals = replace(combine(sums.outcomes, sums.cycles, cur), handed_off=sums.handed_off,
                      returned=sums.returned, entered=entered, reached_won=won,
                      conversion_to_won=to_won)
@@ -382,7 +375,7 @@ def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
         (LostReason(r, c, cur.amount(v), {"value": cur.parts(v)} if cur.several else {})
          for r, (c, v) in sums.lost_reasons.items()), key=cur.largest_first))
     return PipelineReport(pipeline, as_of, filters, tuple(lines), totals, reasons, groups,
-                          group_by, sums.strays, cur)
+                          group_by, sums.strays, cur, conversion=conversion)
 
 
 def totals_of(o: Outcomes) -> Totals:

@@ -9,11 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from pipecli.engine.facts import Scope, fill_facts, furthest, one_pipeline, whole_file
+from pipecli.engine.facts import Scope, fill_facts, one_pipeline, whole_file
 from pipecli.engine.figures import (ZERO, Currencies, Filters, Outcomes, PipelineReport,
                                     Spread, StageNow, Sums, add_to, assemble, combine,
-                                    exact_median, funnel_conversion, won_rank)
-from pipecli.models import LOST, OPEN, WON
+                                    exact_median, won_rank)
+from pipecli.engine.funnel import FunnelCounts, members_rule, path_key
+from pipecli.models import LOST, OPEN, WON, ConversionMode
 from pipecli.store.schema import from_milli
 
 HUNDRED = Decimal(100)
@@ -24,16 +25,21 @@ def _money(milli) -> Decimal:
 
 
 def report(store, scope: Scope, as_of: datetime, filters: Filters = Filters(),
-           group_by: str | None = None, cycles: bool = False) -> PipelineReport:
-    """The pipeline report at `as_of` (docs/metrics.md); with `cycles`, also the won deals'
-    sales cycles counted in bins (engine.cycles: the HTML report's distribution)."""
+           group_by: str | None = None, cycles: bool = False,
+           conversion: ConversionMode = ConversionMode.FURTHEST) -> PipelineReport:
+    """The pipeline report at `as_of` (docs/metrics.md), its funnel counted by the
+    `conversion` mode (engine.funnel); with `cycles`, also the won deals' sales cycles
+    counted in bins (engine.cycles: the HTML report's distribution)."""
     with store.read() as snapshot:
         conn = snapshot.conn
         fill_facts(conn, scope, as_of, filters)
         rank = scope.stage_rank
-        sums = report_sums(conn, scope, as_of, filters, rank)
-        groups = _groups(conn, scope, filters, group_by, sums.currencies) if group_by else ()
-        result = assemble(scope.pipeline, as_of, filters, sums, rank, groups, group_by)
+        key = path_key(conn, scope, conversion, int(as_of.timestamp()))
+        sums = report_sums(conn, scope, as_of, filters, rank, conversion, key)
+        groups = _groups(conn, scope, filters, group_by, sums.currencies, conversion, key) \
+            if group_by else ()
+        result = assemble(scope.pipeline, as_of, filters, sums, rank, groups, group_by,
+                          conversion.value)
         if not cycles:
             return result
         from pipecli.engine.cycles import cycle_bins
@@ -60,8 +66,10 @@ def _window(filters: Filters) -> tuple[str, str, dict]:
 
 
 def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters: Filters,
-                rank: dict[str, int]) -> Sums:
-    """The report's Sums from the facts table (fill_facts first)."""
+                rank: dict[str, int], conversion: ConversionMode = ConversionMode.FURTHEST,
+                key: str = "visited") -> Sums:
+    """The report's Sums from the facts table (fill_facts first; `key`: engine.funnel's
+    path_key for the conversion mode)."""
     pipeline = scope.pipeline
     m, p = int(as_of.timestamp()), pipeline.name
     cohort, in_window, days = _window(filters)
@@ -117,17 +125,14 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
                 conn, "SELECT :m - stay_start AS d FROM temp.facts WHERE pipeline = :p AND "
                       "stage = :s", {"m": m, "p": p, "s": stage}, aged))
 
-    reached = [0] * len(rank)
-    reached_value: list[dict] = [{} for _ in rank]
+    funnel = FunnelCounts.empty(len(rank), won_rank(rank, pipeline))
+    members = members_rule(scope, conversion)
     handed_off = returned = 0
-    # Paths are few (deals share them), so the furthest stage is found once per path.
-    for visited, currency, count, value, handed, back in conn.execute(
-            f"SELECT visited, currency, count(*), sum(value_milli), sum(handed_off), "
-            f"sum(returned) FROM temp.facts WHERE {cohort} GROUP BY visited, currency", days):
-        r = furthest(scope, visited)
-        if 0 <= r < len(rank):
-            reached[r] += count
-            add_to(reached_value[r], currency, _money(value))
+    # Paths are few (deals share them), so the stages counted are found once per path.
+    for path, currency, count, value, handed, back in conn.execute(
+            f"SELECT {key} AS path, currency, count(*), sum(value_milli), sum(handed_off), "
+            f"sum(returned) FROM temp.facts WHERE {cohort} GROUP BY path, currency", days):
+        funnel.add(members(path), count, currency, _money(value))
         handed_off += handed or 0
         returned += back or 0
 
@@ -168,8 +173,8 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
         before, parts = reasons.get(key, (0, {}))
         add_to(parts, currency, _money(value))
         reasons[key] = (before + count, parts)
-    return Sums(here, reached, reached_value, stays, outcomes, cycles, reasons, currencies,
-                handed_off, returned, tuple(sorted(set(strays))))
+    return Sums(here, funnel, stays, outcomes, cycles, reasons, currencies, handed_off,
+                returned, tuple(sorted(set(strays))))
 
 
 def _median(conn, select: str, params: dict, n: int) -> Fraction | None:
@@ -182,7 +187,8 @@ def _median(conn, select: str, params: dict, n: int) -> Fraction | None:
     return exact_median(middle)
 
 
-def _groups(conn, scope: Scope, filters: Filters, by: str, currencies: Currencies) -> tuple:
+def _groups(conn, scope: Scope, filters: Filters, by: str, currencies: Currencies,
+            conversion: ConversionMode, key: str) -> tuple:
     """Totals per owner, source, company, tag or currency (one pass over the facts rows:
     those in the pipeline for the totals, the cohort's for the conversion to won)."""
     pipeline = scope.pipeline
@@ -191,20 +197,21 @@ def _groups(conn, scope: Scope, filters: Filters, by: str, currencies: Currencie
     column = "tags" if by == "tag" else by
     sql = (f"SELECT {column}, stage, status, probability, value_milli, currency, "
            f"CASE WHEN pipeline = :p AND (status = 'open' OR {in_window}) THEN 1 ELSE 0 END, "
-           f"closed_s - created_s, visited, CASE WHEN {cohort} THEN 1 ELSE 0 END "
+           f"closed_s - created_s, {key}, CASE WHEN {cohort} THEN 1 ELSE 0 END "
            f"FROM temp.facts")
     rank = scope.stage_rank
     won_at = won_rank(rank, pipeline)
-    ranks: dict[str, int] = {}  # furthest rank per path: paths repeat
-    for key, stage, status, probability, value, currency, counted, cycle, visited, \
+    members = members_rule(scope, conversion)
+    for group, stage, status, probability, value, currency, counted, cycle, path, \
             in_cohort in conn.execute(sql, {"p": pipeline.name, **days}):
-        keys = ([t for t in (key or "").split(";") if t] or [""]) if by == "tag" else [key]
-        r = ranks.setdefault(visited, furthest(scope, visited)) if in_cohort else -1
-        for name in keys:
-            g = groups.setdefault(name or "(none)", {"parts": {}, "cycles": [],
-                                                     "reached": [0] * len(rank)})
-            if 0 <= r < len(rank):
-                g["reached"][r] += 1
+        names = ([t for t in (group or "").split(";") if t] or [""]) if by == "tag" \
+            else [group]
+        counted_at = members(path) if in_cohort else frozenset()
+        for name in names:
+            g = groups.setdefault(name or "(none)", {
+                "parts": {}, "cycles": [], "funnel": FunnelCounts.empty(len(rank), won_at)})
+            if counted_at:
+                g["funnel"].add(counted_at, 1)
             if not counted:
                 continue
             o, amount = g["parts"].setdefault(currency, Outcomes()), _money(value)
@@ -227,13 +234,9 @@ def _groups(conn, scope: Scope, filters: Filters, by: str, currencies: Currencie
     out = []
     for name, g in groups.items():
         if not any(o.open_count or o.won_count or o.lost_count for o in g["parts"].values()) \
-                and not any(g["reached"]):
+                and not any(g["funnel"].reached):
             continue
-        cumulative, count = [], 0
-        for n in reversed(g["reached"]):
-            count += n
-            cumulative.insert(0, count)
-        entered, won, to_won = funnel_conversion(cumulative, won_at)
+        entered, won, to_won = g["funnel"].entry()
         totals = combine(g["parts"], Spread.of(g["cycles"]), currencies)
         out.append((name, replace(totals, entered=entered, reached_won=won,
                                   conversion_to_won=to_won)))

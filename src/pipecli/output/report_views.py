@@ -99,9 +99,17 @@ def _stage_payload(s, cur: Currencies) -> dict:
     out.update(avg_age_days=json_days(s.avg_age_days), reached=s.reached)
     put_money(out, "reached_value", s.reached_value, s.parts, cur)
     out.update(conversion=json_rate(s.conversion), drop_off=s.drop_off,
+               cumulative_conversion=json_rate(s.cumulative_conversion),
+               conversion_to_won=json_rate(s.conversion_to_won),
                avg_days_in_stage=json_days(s.avg_days_in_stage),
                median_days_in_stage=json_days(s.median_days_in_stage))
     return out
+
+
+# What "reached" means in each conversion mode (docs/metrics.md, "Conversion modes").
+REACHED_MEANS = {"furthest": "reached = got this far",
+                 "ordered": "reached = went through every stage before, in order",
+                 "any": "reached = was ever in the stage"}
 
 
 def report_document(report: PipelineReport) -> Document:
@@ -122,7 +130,9 @@ def report_document(report: PipelineReport) -> Document:
     funnel = [s for s in report.stages if s.reached is not None]
     # Beside each bar the figures of the stage flow table, under its headings; on a
     # narrow terminal only the count and the conversion.
-    chart = Chart("Funnel: deals that reached each stage", [
+    means = REACHED_MEANS[report.conversion]
+    chart = Chart("Funnel: deals that reached each stage" + (
+        "" if report.conversion == "furthest" else f" ({means})"), [
         (s.label, s.reached, (str(s.reached), money_plain(cell(s, "reached_value"), c),
                               pct_text(s.conversion) if s.conversion is not None else ""))
         for s in funnel], headings=("Reached", "Value", "Conv."), short=(0, 2),
@@ -137,11 +147,13 @@ def report_document(report: PipelineReport) -> Document:
                 cell(t, "weighted_value"), None])
     flow_view = View(
         [Column("Stage", bold=True), Column("Reached", "number"), Column("Value", "money"),
-         Column("Conv.", "rate"), Column("Drop-off", "number", drop=3),
-         Column("Avg days", "days", drop=1), Column("Median", "days", drop=2)],
+         Column("Conv.", "rate"), Column("Drop-off", "number", drop=4),
+         Column("Cumul.", "rate", drop=5), Column("To won", "rate", drop=2),
+         Column("Avg days", "days", drop=1), Column("Median", "days", drop=3)],
         [[s.label, s.reached, cell(s, "reached_value"), s.conversion, s.drop_off,
-          s.avg_days_in_stage, s.median_days_in_stage] for s in funnel], None,
-        title="Stage flow (reached = got this far; days = completed stays)", currency=c)
+          s.cumulative_conversion, s.conversion_to_won, s.avg_days_in_stage,
+          s.median_days_in_stage] for s in funnel], None,
+        title=f"Stage flow ({means}; days = completed stays)", currency=c)
     summary = [
         f"Won:        {t.won_count} deal{'s' if t.won_count != 1 else ''}, "
         f"{money(t, 'won_value')}",
@@ -172,7 +184,7 @@ def report_document(report: PipelineReport) -> Document:
     payload = {
         "pipeline": p.name, "label": p.label, "currency": cur.label,
         **currency_payload(cur),
-        "as_of": report.as_of,
+        "as_of": report.as_of, "conversion": report.conversion,
         "filters": {"since": report.filters.since, "until": report.filters.until,
                     "owner": report.filters.owner, "source": report.filters.source,
                     "tag": report.filters.tag},
@@ -202,6 +214,8 @@ def report_document(report: PipelineReport) -> Document:
         ("reached", "number", lambda s: s.reached), ("reached_value", "money", None),
         ("conversion", "rate", lambda s: json_rate(s.conversion)),
         ("drop_off", "number", lambda s: s.drop_off),
+        ("cumulative_conversion", "rate", lambda s: json_rate(s.cumulative_conversion)),
+        ("conversion_to_won", "rate", lambda s: json_rate(s.conversion_to_won)),
         ("avg_days_in_stage", "days", lambda s: json_days(s.avg_days_in_stage)),
         ("median_days_in_stage", "days", lambda s: json_days(s.median_days_in_stage))],
         report.stages)
