@@ -1,6 +1,7 @@
 """The HTML report in a real browser: headless Chromium renders the bundled B2B sample's
-report (with --by owner), forecast and board at 375 px (a phone) and 1024 px wide, and the
-screenshots are checked pixel by pixel (PNG decoded here with zlib and struct).
+report (with --by owner; its stage probabilities too), forecast and board at 375 px (a
+phone) and 1024 px wide, and the screenshots are checked pixel by pixel (PNG decoded here
+with zlib and struct).
 
 Skipped only where Chromium is absent (`chromium`, `chromium-browser` or `google-chrome`
 on PATH); CI installs Debian's chromium in .ci/run, so there it always runs.
@@ -168,7 +169,8 @@ def screenshot(page: Path, width: int, window: int | None = None) -> tuple[int, 
 # Each page's chart colours (output/html/charts.py) that must be on the screen.
 CHARTS = {
     "report": {"funnel": "#3182ce", "value": "#90cdf4", "weighted": "#2c5282",
-               "won": "#38a169", "lost": "#e53e3e", "cycle": "#805ad5"},
+               "won": "#38a169", "lost": "#e53e3e", "cycle": "#805ad5",
+               "given probability": "#fbd38d", "observed probability": "#c05621"},
     "forecast": {"best case": "#90cdf4", "weighted": "#2c5282", "won": "#38a169"},
     "board": {"value": "#90cdf4", "weighted": "#2c5282"},
 }

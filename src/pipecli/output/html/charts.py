@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from pipecli.engine.figures import Currencies
 from pipecli.output.html.svg import Bar, Drawn, Row, Series, bar_chart
+from pipecli.output.render import human_text
 from pipecli.output.shown import days_text, money_cell, money_plain, part_of, pct_text
 from pipecli.values import format_money
 
@@ -22,6 +23,8 @@ BEST_CASE = Series("Best case (every open deal won)", "#90cdf4")
 WON = Series("Won", "#38a169")
 LOST = Series("Lost", "#e53e3e")
 CYCLE = Series("Won deals", "#805ad5")
+GIVEN = Series("Given in the pipeline file", "#fbd38d")
+OBSERVED = Series("Observed: won of the closed", "#c05621")
 
 
 def money_views(cur: Currencies) -> list[str | None]:
@@ -179,6 +182,21 @@ def group_multiples(report, code: str | None) -> list[Drawn]:
                              [s for _, _, s in GROUP_FIGURES], width=300, scale=scale or None,
                              chart_id=ident, legend=False))
     return out
+
+
+def probabilities(stages, title: str, chart_id: str) -> Drawn:
+    """Per open stage (engine.probabilities.Observed): the probability given in the
+    pipeline file beside the observed one, on one scale of 0 to 100 %, with the sample and
+    the probability used (starred when the sample is below the floor) as the terminal's
+    table shows them."""
+    from pipecli.output.probability_view import used_text
+
+    rows = [Row(o.label, (
+        Bar(0, float(o.configured), human_text(o.configured, "percent", "")),
+        Bar(1, None if o.observed is None else float(o.observed) * 100,
+            pct_text(o.observed))), f"{o.won} won of {o.closed} closed · used {used_text(o)}")
+        for o in stages]
+    return bar_chart(title, rows, [GIVEN, OBSERVED], scale=100, chart_id=chart_id)
 
 
 def _in(title: str, code: str | None) -> str:
