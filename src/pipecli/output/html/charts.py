@@ -25,6 +25,10 @@ LOST = Series("Lost", "#e53e3e")
 CYCLE = Series("Won deals", "#805ad5")
 GIVEN = Series("Given in the pipeline file", "#fbd38d")
 OBSERVED = Series("Observed: won of the closed", "#c05621")
+# The digest's kinds of change, each bar in its own colour (the labels name them).
+CHANGE_COLOURS = {"new": "#3182ce", "won": WON.colour, "lost": LOST.colour,
+                  "forward": "#319795", "back": "#dd6b20", "slipped": "#d69e2e",
+                  "overdue": "#718096"}
 
 
 def money_views(cur: Currencies) -> list[str | None]:
@@ -197,6 +201,20 @@ def probabilities(stages, title: str, chart_id: str) -> Drawn:
             pct_text(o.observed))), f"{o.won} won of {o.closed} closed · used {used_text(o)}")
         for o in stages]
     return bar_chart(title, rows, [GIVEN, OBSERVED], scale=100, chart_id=chart_id)
+
+
+def digest_changes(d) -> Drawn:
+    """The digest (engine.digest.Digest) in counts: the changes of each kind in the period
+    and the next steps overdue at its end, a bar each."""
+    from pipecli.output.digest_view import NOTHING, OVERDUE, change_lists
+
+    kinds = [(heading, len(items), kind) for heading, items, kind in change_lists(d)]
+    kinds.append((OVERDUE, len(d.overdue), "overdue"))
+    series = [Series(heading, CHANGE_COLOURS[kind]) for heading, _, kind in kinds]
+    rows = [Row(heading, (Bar(i, n, str(n)),)) for i, (heading, n, _) in enumerate(kinds)]
+    return bar_chart("Changes of each kind, and next steps overdue at the end", rows,
+                     series, empty=NOTHING,
+                     chart_id="chart-changes", legend=False)
 
 
 def _in(title: str, code: str | None) -> str:
