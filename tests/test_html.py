@@ -151,7 +151,8 @@ def test_report_is_one_self_contained_page(history, run):
     assert_self_contained(page, text)
     for svg in page.svgs:  # well-formed: each chart parses as XML
         ET.fromstring(svg)
-    assert len(page.svgs) == 4 + 3  # funnel, pipeline, outcomes, cycle; one per owner
+    # funnel, pipeline, outcomes, cycle; one per owner; the stage probabilities
+    assert len(page.svgs) == 4 + 3 + 1
 
 
 def test_hostile_text_is_text(history, run):
@@ -256,6 +257,52 @@ def test_forecast_chart_by_month(history, run):
         "No close date", "3,000", "300", "1 deal open"]
 
 
+def test_probabilities_given_beside_observed(history, run):
+    """Closed: D1 and D3 won (both passed proposal), D2 lost in qualification, D6 lost in
+    prospecting. Passed prospecting: all four, 2 won; qualification: D1, D2, D3, 2 won;
+    proposal: D1, D3, both won. Every sample is below the floor (10): the given one is
+    used, starred — as the terminal's table shows it."""
+    page, _ = page_of(run, "report")
+    texts = page.chart("chart-probabilities")
+    assert texts == ["Given in the pipeline file", "Observed: won of the closed",
+                     "Prospecting", "10%", "50.0%", "2 won of 4 closed · used 10.0%*",
+                     "Qualification", "20%", "66.7%", "2 won of 3 closed · used 20.0%*",
+                     "Proposal", "60%", "100.0%", "2 won of 2 closed · used 60.0%*"]
+    stages = run("report", "-o", "json").json()["probabilities"]["stages"]
+    assert len(texts[2:]) == 4 * len(stages)
+    for o, (_, given, observed, note) in zip(stages, zip(*[iter(texts[2:])] * 4)):
+        assert given == f"{o['configured']}%"
+        assert observed == f"{Decimal(o['won'] * 100) / o['closed']:.1f}%"
+        assert note == (f"{o['won']} won of {o['closed']} closed · used "
+                        f"{o['used']:.1f}%{'*' if o['fallback'] else ''}")
+    shown = " ".join(" ".join(page.text).split())
+    assert "Stage probabilities: given and observed" in shown
+    assert "* given: fewer closed deals passed the stage than the sample floor (10)" in shown
+    plain = run("report", "-o", "plain").out.split("Stage probabilities")[1]
+    for line in plain.splitlines()[2:5]:  # the table's rows: each cell on the page too
+        assert " ".join(line.split()) in shown
+    page, text = page_of(run, "report", "--all")  # one funnel over the file: none
+    assert "chart-probabilities" not in text and "Stage probabilities" not in text
+
+
+def test_forecast_shows_the_probabilities_it_used(history, run):
+    """--sample-floor 3: prospecting (4 closed) and qualification (3) use the observed
+    share, proposal (2) its given 60 %: Delta (prospecting, 3,000) weighs 1,500, Gamma
+    (proposal, 10,000) 6,000."""
+    page, text = page_of(run, "forecast", "--months", "2", "--probability", "historical",
+                         "--sample-floor", "3")
+    assert_self_contained(page, text)
+    assert page.chart("chart-forecast")[8:] == [
+        "2026-12", "10,000", "6,000", "0", "1 deal open, expected to close · 0 deals won",
+        "No close date", "3,000", "1,500", "1 deal open"]
+    notes = page.chart("chart-probabilities")[5::4]
+    assert notes == ["2 won of 4 closed · used 50.0%", "2 won of 3 closed · used 66.7%",
+                     "2 won of 2 closed · used 60.0%*"]
+    assert "Stage probabilities used (historical)" in " ".join(page.text)
+    _, text = page_of(run, "forecast")  # configured probabilities: no such section
+    assert "chart-probabilities" not in text and "Stage probabilities" not in text
+
+
 def test_board_page(history, run):
     page, text = page_of(run, "board")
     assert_self_contained(page, text)
@@ -303,8 +350,8 @@ def test_an_empty_pipeline_still_makes_a_page(workspace, run):
 def test_other_commands_refuse_html_in_one_sentence(workspace, run, command):
     result = run(*command, "-o", "html")
     assert result.code == 2 and result.out == ""
-    assert result.err.startswith("pipe: error: -o html is made by pipe report, forecast and "
-                                 "board only") and result.err.count("\n") == 1
+    assert result.err.startswith("pipe: error: -o html is made by pipe report, forecast, "
+                                 "board and digest only") and result.err.count("\n") == 1
 
 
 def test_output_writes_the_file_atomically(history, run):

@@ -1,6 +1,7 @@
 """The HTML report in a real browser: headless Chromium renders the bundled B2B sample's
-report (with --by owner), forecast and board at 375 px (a phone) and 1024 px wide, and the
-screenshots are checked pixel by pixel (PNG decoded here with zlib and struct).
+report (with --by owner; its stage probabilities too), forecast, board and digest (its last
+month) at 375 px (a phone) and 1024 px wide, and the screenshots are checked pixel by
+pixel (PNG decoded here with zlib and struct).
 
 Skipped only where Chromium is absent (`chromium`, `chromium-browser` or `google-chrome`
 on PATH); CI installs Debian's chromium in .ci/run, so there it always runs.
@@ -136,8 +137,9 @@ def boxes(rows, width: int, rgb: tuple[int, int, int]) -> list[tuple[int, int, i
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
-    """The sample's report (--by owner), forecast and board as HTML files, made by pipe in
-    a copy of the sample (nothing is written to the repository), at the frozen moment."""
+    """The sample's report (--by owner), forecast, board and digest as HTML files, made by
+    pipe in a copy of the sample (nothing is written to the repository), at the frozen
+    moment."""
     folder = tmp_path_factory.mktemp("sample")
     shutil.copy(ROOT / "sample_pipelines" / "b2b-pipeline.yaml", folder)
     shutil.copytree(ROOT / "sample_pipelines" / "data" / "b2b-pipeline",
@@ -146,7 +148,7 @@ def pages(tmp_path_factory) -> dict[str, Path]:
                PIPE_FILE=str(folder / "b2b-pipeline.yaml"))
     out = {}
     for name, args in (("report", ["report", "--by", "owner"]), ("forecast", ["forecast"]),
-                       ("board", ["board"])):
+                       ("board", ["board"]), ("digest", ["digest", "--since", "1m"])):
         path = folder / f"{name}.html"
         subprocess.run([sys.executable, "-m", "pipecli", *args, "--output", str(path)],
                        env=env, check=True, cwd=folder)
@@ -168,14 +170,18 @@ def screenshot(page: Path, width: int, window: int | None = None) -> tuple[int, 
 # Each page's chart colours (output/html/charts.py) that must be on the screen.
 CHARTS = {
     "report": {"funnel": "#3182ce", "value": "#90cdf4", "weighted": "#2c5282",
-               "won": "#38a169", "lost": "#e53e3e", "cycle": "#805ad5"},
+               "won": "#38a169", "lost": "#e53e3e", "cycle": "#805ad5",
+               "given probability": "#fbd38d", "observed probability": "#c05621"},
     "forecast": {"best case": "#90cdf4", "weighted": "#2c5282", "won": "#38a169"},
     "board": {"value": "#90cdf4", "weighted": "#2c5282"},
+    # The sample's last month: deals created, won, lost, moved forward; steps overdue.
+    "digest": {"new": "#3182ce", "won": "#38a169", "lost": "#e53e3e", "forward": "#319795",
+               "overdue": "#718096"},
 }
 
 
 @pytest.mark.parametrize("width", [375, 1024])
-@pytest.mark.parametrize("name", ["report", "forecast", "board"])
+@pytest.mark.parametrize("name", ["report", "forecast", "board", "digest"])
 def test_page_renders_with_charts_and_fits(pages, name, width):
     w, h, rows = screenshot(pages[name], width)
     assert w == width
@@ -203,7 +209,7 @@ def test_page_renders_with_charts_and_fits(pages, name, width):
 
 
 @pytest.mark.parametrize("width", [375, 1024])
-@pytest.mark.parametrize("name", ["report", "forecast", "board"])
+@pytest.mark.parametrize("name", ["report", "forecast", "board", "digest"])
 def test_nothing_paints_beyond_the_page_width(pages, name, width):
     page = pages[name]
     framed = page.with_name(f"{page.stem}-framed-{width}.html")

@@ -1,5 +1,5 @@
-"""The README's cron and scripts examples, run as written (a stand-in `mail` records what
-would have been sent)."""
+"""The README's cron and scripts examples, run as written (a stand-in `mail` and a
+stand-in `sendmail` record what would have been sent)."""
 
 from __future__ import annotations
 
@@ -24,12 +24,15 @@ def readme_blocks(section: str) -> list[str]:
 
 @pytest.fixture
 def shell(tmp_path):
-    """A bash with `pipe` and a recording `mail` on PATH, and a copy of the B2B sample."""
+    """A bash with `pipe`, a recording `mail` and a recording `sendmail` (its arguments,
+    then the message as it got it) on PATH, and a copy of the B2B sample."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "pipe").write_text(f"#!/bin/sh\nexec {sys.executable} -m pipecli \"$@\"\n")
     (bin_dir / "mail").write_text("#!/bin/sh\n{ printf 'SUBJECT %s TO %s\\n' \"$2\" \"$3\"; "
                                   f"cat; }} >> {tmp_path}/mailbox\n")
+    (bin_dir / "sendmail").write_text(f"#!/bin/sh\nprintf '%s\\n' \"$*\" >> {tmp_path}/"
+                                      f"sendmail-args\ncat >> {tmp_path}/sent\n")
     for script in bin_dir.iterdir():
         script.chmod(0o755)
     crm = tmp_path / "crm"
@@ -53,6 +56,7 @@ def shell(tmp_path):
                               env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
     run.mailbox = tmp_path / "mailbox"
+    run.sent = tmp_path / "sent"
     run.folder = tmp_path
     return run
 
@@ -61,13 +65,31 @@ def test_the_three_examples_are_in_the_readme():
     assert len(readme_blocks("Cron and scripts")) == 3
 
 
-def test_weekly_digest_is_mailed(shell):
+def test_weekly_digest_is_mailed_as_html_and_plain_text(shell):
+    """One message handed to `sendmail -t`: multipart/alternative, the plain digest first
+    and the page second (a mail reader shows the last it can), both in UTF-8 and equal to
+    what pipe prints."""
+    from email import policy
+    from email.parser import BytesParser
+
     result = shell(readme_blocks("Cron and scripts")[0])
     assert result.returncode == 0, result.stderr
-    mail = shell.mailbox.read_text()
-    assert mail.startswith("SUBJECT Pipeline, week ") and "TO team@example.com" in mail
-    assert "## Headline figures" in mail and "| Win rate" in mail
-    assert (shell.folder / "pipeline-digest.md").read_text() in mail
+    assert (shell.folder / "sendmail-args").read_text() == "-t\n"
+    sent = shell.sent.read_bytes()
+    sent.decode("ascii")  # quoted-printable: safe through any mail server
+    mail = BytesParser(policy=policy.default).parsebytes(sent)
+    assert mail["To"] == "team@example.com" and mail["MIME-Version"] == "1.0"
+    assert re.fullmatch(r"Pipeline, week \d{1,2}", mail["Subject"])
+    assert mail.get_content_type() == "multipart/alternative"
+    text, page = mail.iter_parts()
+    assert (text.get_content_type(), page.get_content_type()) == ("text/plain", "text/html")
+    assert text.get_content_charset() == page.get_content_charset() == "utf-8"
+    digest = "pipe digest --since 7d --as-of yesterday -o "
+    plain, html = shell(digest + "plain").stdout, shell(digest + "html").stdout
+    assert "Headline figures" in plain and "–" in plain  # the sample's names: not ASCII
+    assert html.startswith("<!DOCTYPE html>") and "chart-changes" in html
+    assert text.get_content() == plain
+    assert page.get_content() == html
 
 
 def test_stale_alert_is_mailed_only_when_something_is_stale(shell):

@@ -21,7 +21,7 @@ HTML_MODULES = ("pipecli.output.html", "pipecli.output.html.svg", "pipecli.outpu
                 "pipecli.output.html.blocks", "pipecli.output.html.page",
                 "pipecli.output.html.report_page", "pipecli.engine.cycles")
 DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, *HTML_MODULES,
-        "pipecli.output.html.lists_page", "pipecli.output.destination", "pipecli.output.views",
+        "pipecli.output.html.lists_page", "pipecli.output.html.digest_page", "pipecli.output.destination", "pipecli.output.views",
         "pipecli.engine.forecast", "pipecli.engine.agenda", "pipecli.engine.digest",
         "pipecli.output.agenda_view", "pipecli.output.digest_view",
         "pipecli.engine.attention", "pipecli.engine.lists", "pipecli.engine.listing",
@@ -79,3 +79,7 @@ def test_only_html_imports_the_html_modules(tmp_path):
     (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals"))
     assert set(HTML_MODULES) <= imported_modules(tmp_path, "report", "-o", "html")
     assert not set(HTML_MODULES) & imported_modules(tmp_path, "report", "-o", "plain")
+    assert "pipecli.output.html.digest_page" in imported_modules(tmp_path, "digest", "-o",
+                                                                 "html")
+    assert not {"pipecli.output.html", "pipecli.output.html.digest_page"} & \
+        imported_modules(tmp_path, "digest", "-o", "plain")

@@ -87,9 +87,10 @@ def report(
                            closed_until=filters.until, filters=filters, ws=ws)
     with output_to(output):
         if name == "html":
+            from pipecli.output.html.page import Beside
             from pipecli.output.html.report_page import report_page
 
-            render.write(report_page(result))
+            render.write(report_page(result, Beside(observed)))  # floor: SAMPLE_FLOOR
         else:
             from pipecli.output import report_views
 
@@ -178,8 +179,9 @@ def forecast(
     with output_to(output):
         if name == "html":
             from pipecli.output.html.lists_page import forecast_page
+            from pipecli.output.html.page import Beside
 
-            render.write(forecast_page(result, filters))
+            render.write(forecast_page(result, filters, Beside(observed, sample_floor)))
         else:
             from pipecli.output import report_views
 

@@ -19,21 +19,31 @@ def digest_document(d: Digest) -> Document:
     p = d.pipeline
     title = (f"{p.label} ({p.currency}) — what changed from {d.start:%Y-%m-%d %H:%M} to "
              f"{d.end:%Y-%m-%d %H:%M}")
-    sections: list = [title, _headline_view(d)]
-    labelled = [("New deals", d.new, "new"), ("Won", d.won, "won"), ("Lost", d.lost, "lost"),
-                ("Moved forward", d.forward, "forward"), ("Moved back", d.back, "back"),
-                ("Close dates that slipped", d.slipped, "slipped")]
+    sections: list = [title, headline_view(d)]
+    labelled = change_lists(d)
     for heading, items, kind in labelled:
         if items:
-            sections.append(_changes_view(heading, items, kind, d))
+            sections.append(changes_view(heading, items, kind, d))
     if d.overdue:
-        sections.append(_overdue_view(d))
+        sections.append(overdue_view(d))
     if not any(items for _, items, _ in labelled) and not d.overdue:
-        sections.append(["No deal changed in the period and no next step is overdue."])
+        sections.append([NOTHING])
     return Document(sections, payload(d), _flat(d, labelled))
 
 
-def _headline_view(d: Digest) -> View:
+NOTHING = "No deal changed in the period and no next step is overdue."
+OVERDUE = "Next steps overdue"
+
+
+def change_lists(d: Digest) -> list[tuple[str, list[Happening], str]]:
+    """Each kind of change in the order shown: (heading, the changes, kind)."""
+    return [("New deals", d.new, "new"), ("Won", d.won, "won"), ("Lost", d.lost, "lost"),
+            ("Moved forward", d.forward, "forward"), ("Moved back", d.back, "back"),
+            ("Close dates that slipped", d.slipped, "slipped")]
+
+
+def headline_view(d: Digest) -> View:
+    """Figure, Start, End, Change: each headline figure as the terminal shows it."""
     columns = [Column("Figure"), Column("Start", "number"), Column("End", "number"),
                Column("Change", "number")]
     rows = [[h.label, _shown(h, h.start), _shown(h, h.end), _change(h)] for h in d.headlines]
@@ -75,7 +85,8 @@ def _label(d: Digest, key: str) -> str:
     return stage.label if stage else key
 
 
-def _changes_view(heading: str, items: list[Happening], kind: str, d: Digest) -> View:
+def changes_view(heading: str, items: list[Happening], kind: str, d: Digest) -> View:
+    """One kind of change as a table: when, the deal, its value and what changed."""
     columns = [Column("When", "time"), Column("ID", bold=True), Column("Deal"),
                Column("Value", "money")]
     if kind in ("forward", "back"):
@@ -99,12 +110,13 @@ def _changes_view(heading: str, items: list[Happening], kind: str, d: Digest) ->
                 currency=d.pipeline.currency)
 
 
-def _overdue_view(d: Digest) -> View:
-    columns = [Column("Due"), Column("ID", bold=True), Column("Deal"), Column("Next step"),
-               Column("Owner", drop=1)]
+def overdue_view(d: Digest) -> View:
+    """The next steps overdue at the end: due, the deal, the step and its owner."""
+    columns = [Column("Due", "date"), Column("ID", bold=True), Column("Deal"),
+               Column("Next step"), Column("Owner", drop=1)]
     rows = [[str(t.next_due), t.id, t.name, t.next_step, t.next_owner or t.owner]
             for t in d.overdue]
-    return View(columns, rows, None, title=f"Next steps overdue ({len(d.overdue)})")
+    return View(columns, rows, None, title=f"{OVERDUE} ({len(d.overdue)})")
 
 
 def _happening(h: Happening) -> dict:

@@ -20,10 +20,16 @@ def probabilities_view(stages: tuple[Observed, ...], floor: int, *, title: str) 
     columns = [Column("Stage"), Column("Given", "percent"), Column("Won", "number"),
                Column("Closed", "number"), Column("Observed", "rate"),
                Column("Used", "number")]
-    rows = [[o.label, o.configured, o.won, o.closed, o.observed,
-             f"{half_up(o.used, 1)}%" + ("*" if o.fallback else "")] for o in stages]
+    rows = [[o.label, o.configured, o.won, o.closed, o.observed, used_text(o)]
+            for o in stages]
     notes = [FALLBACK_NOTE.format(floor=floor)] if any(o.fallback for o in stages) else []
     return View(columns, rows, None, title=title, notes=notes)
+
+
+def used_text(o: Observed) -> str:
+    """The probability used, to 0.1 %, starred when it is the configured one for want of a
+    sample ("27.3%", "80.0%*")."""
+    return f"{half_up(o.used, 1)}%" + ("*" if o.fallback else "")
 
 
 def probabilities_payload(stages: tuple[Observed, ...], floor: int) -> dict:

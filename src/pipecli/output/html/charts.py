@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from pipecli.engine.figures import Currencies
 from pipecli.output.html.svg import Bar, Drawn, Row, Series, bar_chart
+from pipecli.output.render import human_text
 from pipecli.output.shown import days_text, money_cell, money_plain, part_of, pct_text
 from pipecli.values import format_money
 
@@ -22,6 +23,12 @@ BEST_CASE = Series("Best case (every open deal won)", "#90cdf4")
 WON = Series("Won", "#38a169")
 LOST = Series("Lost", "#e53e3e")
 CYCLE = Series("Won deals", "#805ad5")
+GIVEN = Series("Given in the pipeline file", "#fbd38d")
+OBSERVED = Series("Observed: won of the closed", "#c05621")
+# The digest's kinds of change, each bar in its own colour (the labels name them).
+CHANGE_COLOURS = {"new": "#3182ce", "won": WON.colour, "lost": LOST.colour,
+                  "forward": "#319795", "back": "#dd6b20", "slipped": "#d69e2e",
+                  "overdue": "#718096"}
 
 
 def money_views(cur: Currencies) -> list[str | None]:
@@ -179,6 +186,35 @@ def group_multiples(report, code: str | None) -> list[Drawn]:
                              [s for _, _, s in GROUP_FIGURES], width=300, scale=scale or None,
                              chart_id=ident, legend=False))
     return out
+
+
+def probabilities(stages, title: str, chart_id: str) -> Drawn:
+    """Per open stage (engine.probabilities.Observed): the probability given in the
+    pipeline file beside the observed one, on one scale of 0 to 100 %, with the sample and
+    the probability used (starred when the sample is below the floor) as the terminal's
+    table shows them."""
+    from pipecli.output.probability_view import used_text
+
+    rows = [Row(o.label, (
+        Bar(0, float(o.configured), human_text(o.configured, "percent", "")),
+        Bar(1, None if o.observed is None else float(o.observed) * 100,
+            pct_text(o.observed))), f"{o.won} won of {o.closed} closed · used {used_text(o)}")
+        for o in stages]
+    return bar_chart(title, rows, [GIVEN, OBSERVED], scale=100, chart_id=chart_id)
+
+
+def digest_changes(d) -> Drawn:
+    """The digest (engine.digest.Digest) in counts: the changes of each kind in the period
+    and the next steps overdue at its end, a bar each."""
+    from pipecli.output.digest_view import NOTHING, OVERDUE, change_lists
+
+    kinds = [(heading, len(items), kind) for heading, items, kind in change_lists(d)]
+    kinds.append((OVERDUE, len(d.overdue), "overdue"))
+    series = [Series(heading, CHANGE_COLOURS[kind]) for heading, _, kind in kinds]
+    rows = [Row(heading, (Bar(i, n, str(n)),)) for i, (heading, n, _) in enumerate(kinds)]
+    return bar_chart("Changes of each kind, and next steps overdue at the end", rows,
+                     series, empty=NOTHING,
+                     chart_id="chart-changes", legend=False)
 
 
 def _in(title: str, code: str | None) -> str:

@@ -8,7 +8,8 @@ from pipecli.engine.figures import Currencies, Filters
 from pipecli.output.html import charts
 from pipecli.output.html.blocks import (NOTE, RULE, esc, figure, heading, page, section,
                                         table, user)
-from pipecli.output.html.page import footer, lead_lines, title_text
+from pipecli.output.html.page import (Beside, footer, lead_lines, probability_parts,
+                                      title_text)
 from pipecli.output.render import Column
 from pipecli.output.shown import deal_value, money_cell, money_plain, timeline_brief
 
@@ -35,7 +36,7 @@ def forecast_heading(f) -> tuple[str, str]:
             f"as of {f.as_of.strftime('%Y-%m-%d')}")
 
 
-def forecast_months_section(f) -> str:
+def forecast_months_section(f, beside: Beside) -> str:
     """The chart by close month (one per currency when amounts are not added) and the
     table of months and of the open deals outside them."""
     cur = _cur(f)
@@ -58,7 +59,7 @@ def forecast_months_section(f) -> str:
                         "value × win probability. Won: the value already won that month.")
 
 
-def forecast_deals_section(f) -> str:
+def forecast_deals_section(f, beside: Beside) -> str:
     """With --deals: the slipped and undated deals, listed."""
     cur, p = _cur(f), f.pipeline
     tables = []
@@ -73,13 +74,24 @@ def forecast_deals_section(f) -> str:
     return section("Deals without a date ahead", *tables) if tables else ""
 
 
-FORECAST_SECTIONS = (forecast_months_section, forecast_deals_section)
+def forecast_probabilities_section(f, beside: Beside) -> str:
+    """With --probability historical: the stage probabilities the forecast weighed by,
+    beside the pipeline file's (the terminal's last table)."""
+    parts = probability_parts(beside)
+    return section("Stage probabilities used (historical)", *parts,
+                   note="The observed share of each stage, where its sample reaches the "
+                        "floor; else the pipeline file's.") if parts else ""
 
 
-def forecast_page(f, filters: Filters | None) -> str:
-    """The whole forecast as one HTML document."""
+FORECAST_SECTIONS = (forecast_months_section, forecast_deals_section,
+                     forecast_probabilities_section)
+
+
+def forecast_page(f, filters: Filters | None, beside: Beside = Beside()) -> str:
+    """The whole forecast as one HTML document; `beside`: the stage probabilities used,
+    with --probability historical."""
     name, moment = forecast_heading(f)
-    body = [html for html in (make(f) for make in FORECAST_SECTIONS) if html]
+    body = [html for html in (make(f, beside) for make in FORECAST_SECTIONS) if html]
     return page(title_text(f"{name} — {moment}", filters, dated=False),
                 heading(name, moment), lead_lines(filters, _cur(f), dated=False), body,
                 footer("pipe forecast"))

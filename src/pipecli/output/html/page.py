@@ -1,12 +1,42 @@
 """What every HTML page shares: the lines under its heading (the filters, the currency
-rule) and its footer."""
+rule), its footer, and the stage probabilities (the report's and the historical
+forecast's)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pipecli.engine.figures import Currencies, Filters
-from pipecli.output.html.blocks import esc, user
+from pipecli.engine.probabilities import SAMPLE_FLOOR, Observed
+from pipecli.output.html.blocks import NOTE, esc, figure, table, user
 from pipecli.output.shown import currency_note
 from pipecli.values import format_money
+
+
+@dataclass(frozen=True)
+class Beside:
+    """What a command computed beside its main value for its page to show too: the stage
+    probabilities given and observed (engine.probabilities.observed; None: not computed,
+    as with `report --all` or a forecast by configured probabilities) and their floor."""
+
+    probabilities: tuple[Observed, ...] | None = None
+    sample_floor: int = SAMPLE_FLOOR
+
+
+def probability_parts(beside: Beside) -> list[str]:
+    """The stage probabilities as a chart (given beside observed) and the terminal's table
+    with its footnote; nothing when there are none."""
+    from pipecli.output.html import charts
+    from pipecli.output.probability_view import probabilities_view
+
+    if not beside.probabilities:
+        return []
+    view = probabilities_view(beside.probabilities, beside.sample_floor, title="")
+    return [figure(charts.probabilities(beside.probabilities, "Given and observed, by stage",
+                                        "chart-probabilities")),
+            table(view.columns, view.rows, "", caption="Closed: the sample; used: what "
+                  "--probability historical weighs by")] + \
+        [f'<p style="{NOTE}">{esc(note)}</p>' for note in view.notes]
 
 
 def filter_words(filters: Filters | None, dated: bool = True) -> list[str]:

@@ -1,8 +1,9 @@
 """`pipe report -o html`: the pipeline report as one self-contained page.
 
 One function per section, each taking the report's pure value (engine PipelineReport) and
-returning its HTML; REPORT_SECTIONS lists them in page order, so a new section (the digest,
-historical probabilities, costs, lifetime value) is one function and one entry there.
+what the command computed beside it (page.Beside: the stage probabilities) and returning
+its HTML; REPORT_SECTIONS lists them in page order, so a new section (costs, lifetime
+value) is one function and one entry there.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pipecli.engine.figures import Currencies, PipelineReport
 from pipecli.output.html import charts
 from pipecli.output.html import blocks
 from pipecli.output.html.blocks import figure, page, section, table, tiles
-from pipecli.output.html.page import footer, lead_lines, title_text
+from pipecli.output.html.page import (Beside, footer, lead_lines, probability_parts,
+                                      title_text)
 from pipecli.output.render import Column
 from pipecli.output.shown import days_text, money_cell, money_text, pct_text
 
@@ -39,7 +41,7 @@ def heading(report: PipelineReport) -> tuple[str, str]:
             f"as of {report.as_of.strftime('%Y-%m-%d %H:%M')}")
 
 
-def headline_section(report: PipelineReport) -> str:
+def headline_section(report: PipelineReport, beside: Beside) -> str:
     """The headline figures as tiles: open pipeline, won, lost, rates, deal size, cycle,
     velocity (the terminal's summary lines)."""
     t, cur = report.totals, _cur(report)
@@ -64,7 +66,7 @@ def headline_section(report: PipelineReport) -> str:
     return section("Where the pipeline stands", tiles(items))
 
 
-def funnel_section(report: PipelineReport) -> str:
+def funnel_section(report: PipelineReport, beside: Beside) -> str:
     """The funnel chart and the stage flow table (reached, conversion, drop-off, days)."""
     cur = _cur(report)
     flow = [s for s in report.stages if s.reached is not None]
@@ -82,7 +84,7 @@ def funnel_section(report: PipelineReport) -> str:
              "on; converted: the share of the stage before's.")
 
 
-def pipeline_section(report: PipelineReport) -> str:
+def pipeline_section(report: PipelineReport, beside: Beside) -> str:
     """The open pipeline by stage (value and weighted) and every stage's deals now."""
     cur = _cur(report)
     open_stages = [s for s in report.stages if s.outcome is None]
@@ -104,7 +106,7 @@ def pipeline_section(report: PipelineReport) -> str:
              "stage's).")
 
 
-def outcomes_section(report: PipelineReport) -> str:
+def outcomes_section(report: PipelineReport, beside: Beside) -> str:
     """Won and lost, by reason: a chart per currency view and the lost reasons table."""
     cur = _cur(report)
     parts = [figure(charts.outcomes_by_reason(
@@ -118,7 +120,7 @@ def outcomes_section(report: PipelineReport) -> str:
     return section("Won and lost", *parts)
 
 
-def cycle_section(report: PipelineReport) -> str:
+def cycle_section(report: PipelineReport, beside: Beside) -> str:
     """The sales-cycle distribution of the won deals (only when the report has it)."""
     if report.cycle_bins is None:
         return ""
@@ -128,7 +130,7 @@ def cycle_section(report: PipelineReport) -> str:
                         "second.")
 
 
-def groups_section(report: PipelineReport) -> str:
+def groups_section(report: PipelineReport, beside: Beside) -> str:
     """With --by: the groups as small multiples (one scale for all), then their table."""
     if not report.group_by:
         return ""
@@ -153,14 +155,27 @@ def groups_section(report: PipelineReport) -> str:
                    note="Each panel on the same scale, so their bars compare.")
 
 
+def probabilities_section(report: PipelineReport, beside: Beside) -> str:
+    """The stage probabilities given in the pipeline file beside those the history shows
+    (the terminal report's last table; none with --all)."""
+    parts = probability_parts(beside)
+    if not parts:
+        return ""
+    return section("Stage probabilities: given and observed", *parts,
+                   note="Observed: of the deals that passed the stage (reached it or a "
+                        "later one) and have closed (within --since and --until when "
+                        "given), the share that was won.")
+
+
 REPORT_SECTIONS = (headline_section, funnel_section, pipeline_section, outcomes_section,
-                   cycle_section, groups_section)
+                   cycle_section, groups_section, probabilities_section)
 
 
-def report_page(report: PipelineReport) -> str:
-    """The whole report as one HTML document."""
+def report_page(report: PipelineReport, beside: Beside = Beside()) -> str:
+    """The whole report as one HTML document; `beside`: what the command computed beside
+    the report (the stage probabilities)."""
     name, moment = heading(report)
-    body = [html for html in (make(report) for make in REPORT_SECTIONS) if html]
+    body = [html for html in (make(report, beside) for make in REPORT_SECTIONS) if html]
     return page(title_text(f"{name} — {moment}", report.filters),
                 blocks.heading(name, moment), lead_lines(report.filters, _cur(report)), body,
                 footer("pipe report"))
