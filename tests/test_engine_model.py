@@ -125,6 +125,7 @@ class Ev:
     at: datetime
     sets: dict = field(default_factory=dict)
     target: int | None = None  # for undone / redone: the event reverted
+    batch: int = 0  # the command that recorded it: one undo takes back its every event
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,12 @@ class Model:
         return max(times) if times else None
 
     # the commands: each returns REFUSED, NOOP, or the event it records
-    def _record(self, deal: int, kind: str, at: datetime, sets: dict, target=None) -> Ev:
-        e = Ev(len(self.events), deal, kind, at, sets, target)
+    def _record(self, deal: int, kind: str, at: datetime, sets: dict, target=None,
+                joined: bool = False) -> Ev:
+        """An event, of the command that recorded the one before when `joined` (a move and
+        the hand-off it sets off; the reverts of one undo), else of a command of its own."""
+        batch = self.events[-1].batch if joined and self.events else len(self.events)
+        e = Ev(len(self.events), deal, kind, at, sets, target, batch)
         self.events.append(e)
         return e
 
@@ -270,7 +275,7 @@ class Model:
                 self.events.pop()  # one command, one transaction: nothing was written
                 return REFUSED
             return self._record(deal, "handed_off", at, {"pipeline": target.handoff[0],
-                                                         "stage": into.key})
+                                                         "stage": into.key}, joined=True)
         return moved
 
     def transfer(self, deal, pipeline, now, at):
@@ -363,25 +368,30 @@ class Model:
         return self._record(deal, "deleted", self._when(deal, None, now), {})
 
     def undo(self, now):
-        """Take back the latest change in effect, in recording order (a redo included)."""
-        live = self.live()
-        target = next((e for e in reversed(self.events) if e.n in live
-                       and e.kind != "undone"), None)
-        if target is None:
-            return NOOP
-        return self._record(target.deal, "undone", now, {}, target.n)
+        """Take back the latest command in effect, in recording order (a redo included):
+        every event of it still in effect."""
+        return self._revert("undone", now)
 
     def redo(self, now):
-        """Take back the latest undo in effect — refused when its deal changed since."""
+        """Take back the latest undo in effect — refused when a deal of it changed since."""
+        return self._revert("redone", now)
+
+    def _revert(self, kind: str, now):
         live = self.live()
-        undo = next((e for e in reversed(self.events) if e.n in live and e.kind == "undone"),
-                    None)
-        if undo is None:
+        wanted = (lambda e: e.kind == "undone") if kind == "redone" else \
+            (lambda e: e.kind != "undone")
+        latest = next((e for e in reversed(self.events) if e.n in live and wanted(e)), None)
+        if latest is None:
             return NOOP
-        if any(e.deal == undo.deal and e.n > undo.n and e.n in live and e.kind not in REVERTS
-               for e in self.events):
+        targets = [e for e in self.events
+                   if e.n in live and wanted(e) and e.batch == latest.batch]
+        if kind == "redone" and any(
+                e.deal == undo.deal and e.n > undo.n and e.n in live and e.kind not in REVERTS
+                for undo in targets for e in self.events):
             return REFUSED
-        return self._record(undo.deal, "redone", now, {}, undo.n)
+        for i, t in enumerate(targets):
+            last = self._record(t.deal, kind, now, {}, t.n, joined=i > 0)
+        return last
 
     # the figures
     def report(self, pipeline: str | None, moment: datetime, owner: str | None = None,
