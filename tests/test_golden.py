@@ -41,6 +41,7 @@ SCREENS = {
     "forecast": ["forecast"],
     "board": ["board"],
     "agenda": ["agenda"],
+    "customers": ["customers"],
 }
 
 

@@ -24,6 +24,7 @@ DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, *HTML_MODULES,
         "pipecli.output.html.lists_page", "pipecli.output.html.digest_page", "pipecli.output.destination", "pipecli.output.views",
         "pipecli.engine.forecast", "pipecli.engine.agenda", "pipecli.engine.digest",
         "pipecli.output.agenda_view", "pipecli.output.digest_view",
+        "pipecli.engine.customers", "pipecli.output.customers_view",
         "pipecli.engine.attention", "pipecli.engine.lists", "pipecli.engine.listing",
         "pipecli.exchange.importing", "pipecli.exchange.exporting", "pipecli.upgrade",
         "pipecli.store.legacy")

@@ -1,0 +1,156 @@
+"""`pipe customers` as a Document: the lifetime figures, then the top customers. Its JSON
+shape is in docs/json.md ("Customers"); every figure is defined in docs/metrics.md."""
+
+from __future__ import annotations
+
+from pipecli.engine.customers import MONEY, Customer, CustomerReport
+from pipecli.engine.figures import to_money
+from pipecli.output.render import Column, Document, View
+from pipecli.output.shown import (currency_note, currency_payload, days_text, flat_view,
+                                  json_days, json_rate, money_cell, money_text, pct_text,
+                                  put_money)
+from pipecli.rounding import half_up
+
+SORTED_BY = {"revenue": "revenue", "deals": "won deals", "last": "last win"}
+KIND_WORDS = {"company": "by company", "email": "by email", "contact": "by contact name",
+              "deal": "a deal of its own"}
+
+
+def _money_figures(r: CustomerReport) -> tuple[dict, dict]:
+    """Each money figure rounded half-up to minor units once, for showing: the figure (None
+    when not added) and, with several currencies, {figure: {code: that currency's}}."""
+    cur = r.currencies
+    whole = {name: to_money(getattr(r.figures, name), cur.label) if cur.label else None
+             for name in MONEY}
+    parts = {name: {c: to_money(getattr(f, name), c) for c, f in r.by_currency.items()}
+             for name in MONEY} if r.by_currency else {}
+    return whole, parts
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _keyed(r: CustomerReport) -> str:
+    """How the customers were told apart: "12 (by company)", "12 (10 by company, 2 by
+    email)"."""
+    kinds = [(n, KIND_WORDS[k]) for k, n in r.keyed_by.items() if n]
+    if len(kinds) == 1:
+        return f"{r.figures.customers} ({kinds[0][1]})"
+    return f"{r.figures.customers} ({', '.join(f'{n} {words}' for n, words in kinds)})"
+
+
+def summary_lines(r: CustomerReport) -> list[str]:
+    """The figures for people, one "Label:  figure" line each."""
+    f, cur = r.figures, r.currencies
+    whole, parts = _money_figures(r)
+    c = cur.label or ""
+
+    def money(name: str) -> str:
+        return money_text(money_cell(whole[name], parts, name, cur), c) or "–"
+
+    clv = f"{money('clv')} (revenue ÷ lapsed customers)" if f.lapsed else \
+        f"– (no customer has lapsed yet: every one won a deal in the last {r.lapse_days} days)"
+    return [
+        f"Customers:    {_keyed(r)}",
+        f"Won deals:    {f.won_deals} ({half_up(f.purchases_per_customer, 2)} per customer)",
+        f"Revenue:      {money('revenue')}",
+        f"Per customer: {money('revenue_per_customer')}",
+        f"Avg order:    {money('avg_order_value')}",
+        f"Repeat rate:  {pct_text(f.repeat_rate)} ({f.repeat} of {f.customers} won 2 deals "
+        f"or more)",
+        f"Lapsed:       {f.lapsed} of {f.customers} ({pct_text(f.churn)}): no win in the "
+        f"last {r.lapse_days} days; {f.active} active",
+        f"Lifetime:     {days_text(f.avg_lifetime_days)} observed on average; expected "
+        f"{days_text(f.expected_lifetime_days)}",
+        "Value/year:   " + (f"{money('value_per_customer_year')} per customer-year"
+                            if f.lived_seconds else "– (no time observed yet)"),
+        f"CLV:          {clv}",
+    ]
+
+
+def _describe_filters(r: CustomerReport) -> str:
+    f = r.filters
+    parts = [f"won {f.since or '…'} to {f.until or '…'}"] if f.since or f.until else []
+    parts += [f"{name} {getattr(f, name)}" for name in ("owner", "source", "tag")
+              if getattr(f, name)]
+    return "; ".join(parts)
+
+
+def _top_view(r: CustomerReport) -> View:
+    cur = r.currencies
+    rows = [[c.name, c.won_deals, money_cell(c.revenue, c.parts, "revenue", cur),
+             c.first_win.date(), c.last_win.date(), "lapsed" if c.lapsed else "active"]
+            for c in r.top]
+    notes = [f"{_plural(r.more, 'more customer')} (-n {r.figures.customers} lists every "
+             f"one)"] if r.more else []
+    return View([Column("Customer", bold=True), Column("Deals", "number"),
+                 Column("Revenue", "money"), Column("First win", "date", drop=2),
+                 Column("Last win", "date"), Column("Status", drop=1)],
+                rows, None, title=f"Top customers, by {SORTED_BY[r.sort]}",
+                currency=cur.label or "", notes=notes)
+
+
+def customer_payload(c: Customer, r: CustomerReport) -> dict:
+    """One customer in the JSON (docs/json.md)."""
+    out = {"customer": c.name, "key": c.key, "kind": c.kind, "won_deals": c.won_deals}
+    put_money(out, "revenue", c.revenue, c.parts, r.currencies)
+    out.update(first_win=c.first_win, last_win=c.last_win,
+               status="lapsed" if c.lapsed else "active",
+               lifetime_days=json_days(c.lifetime_days))
+    return out
+
+
+def payload(r: CustomerReport) -> dict:
+    """The JSON object of `pipe customers -o json` (docs/json.md, "Customers")."""
+    f, cur = r.figures, r.currencies
+    whole, parts = _money_figures(r)
+    out = {"pipeline": r.pipeline.name, "label": r.pipeline.label, "currency": cur.label,
+           **currency_payload(cur), "as_of": r.as_of, "per": r.per, "lapse_days": r.lapse_days,
+           "filters": {"since": r.filters.since, "until": r.filters.until,
+                       "owner": r.filters.owner, "source": r.filters.source,
+                       "tag": r.filters.tag},
+           "customers": f.customers, "keyed_by": dict(r.keyed_by), "won_deals": f.won_deals,
+           "repeat_customers": f.repeat, "active": f.active, "lapsed": f.lapsed}
+    put_money(out, "revenue", whole["revenue"], parts, cur)
+    put_money(out, "revenue_per_customer", whole["revenue_per_customer"], parts, cur)
+    put_money(out, "avg_order_value", whole["avg_order_value"], parts, cur)
+    out.update(purchases_per_customer=json_rate(f.purchases_per_customer),
+               repeat_rate=json_rate(f.repeat_rate), churn=json_rate(f.churn),
+               avg_lifetime_days=json_days(f.avg_lifetime_days),
+               expected_lifetime_days=json_days(f.expected_lifetime_days))
+    put_money(out, "value_per_customer_year", whole["value_per_customer_year"], parts, cur)
+    put_money(out, "clv", whole["clv"], parts, cur)
+    out["clv_note"] = "" if f.lapsed else "no customer has lapsed yet"
+    out.update(sort=r.sort, limit=r.limit,
+               top=[customer_payload(c, r) for c in r.top], more=r.more)
+    return out
+
+
+def customers_document(r: CustomerReport) -> Document:
+    """Everything `pipe customers` shows, for every output format."""
+    p, cur = r.pipeline, r.currencies
+    title = f"Customers of {p.label} ({cur.label or ', '.join(cur.present) or p.currency}) " \
+            f"— as of {r.as_of.strftime('%Y-%m-%d %H:%M')}"
+    sections: list = [title]
+    described = _describe_filters(r)
+    sections += [f"Filters: {described}"] if described else []
+    sections += [currency_note(cur)] if cur.several else []
+    if not r.figures.customers:
+        filtered = described or r.filters.narrows()
+        sections.append(["No won deal matches the filters." if filtered else
+                         "No deal is won at the report moment."])
+    else:
+        sections.append(summary_lines(r))
+        if r.top:
+            sections.append(_top_view(r))
+        else:
+            sections.append([f"{_plural(r.figures.customers, 'customer')} not listed (-n "
+                             f"{r.figures.customers} lists them)."])
+    flat = flat_view(cur, [
+        ("customer", "text", lambda c: c.name), ("kind", "text", lambda c: c.kind),
+        ("won_deals", "number", lambda c: c.won_deals), ("revenue", "money", None),
+        ("first_win", "time", lambda c: c.first_win), ("last_win", "time", lambda c: c.last_win),
+        ("status", "text", lambda c: "lapsed" if c.lapsed else "active"),
+        ("lifetime_days", "days", lambda c: json_days(c.lifetime_days))], r.top)
+    return Document(sections, payload(r), flat)
