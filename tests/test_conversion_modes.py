@@ -195,3 +195,24 @@ def test_the_whole_file_in_order(run, tmp_path):
         got = run("report", "--all", "--conversion", mode, *f, "-o", "json").json()
         reached = {s["key"]: s["reached"] for s in got["stages"]}
         assert [reached[k] for k in keys] == want, mode
+
+
+def test_the_html_page_counts_in_the_mode(run, history):
+    """The page's funnel chart and stage flow table are the mode's figures: in order, the
+    chart's bars and the table's Cumul. and To won cells are those worked out above."""
+    from test_html import Page, assert_self_contained
+
+    result = run("report", "--conversion", "ordered", "-o", "html")
+    assert result.code == 0, result.err
+    page = Page(result.out)
+    assert_self_contained(page, result.out)
+    chart = page.chart("chart-funnel")
+    assert "Funnel: deals that reached each stage in order" in result.out
+    bars = [chart[i + 1] for i, t in enumerate(chart) if t in
+            ("Prospecting", "Qualification", "Proposal", "Closed won", "Post-purchase")]
+    assert bars == ["4", "2", "2", "1", "0"]
+    text = " ".join(" ".join(page.text).split())
+    assert "reached = went through every stage before, in order" in text
+    # the qualification row: reached 2, value 500, 50.0 %, drop-off 2, cumulative 50.0 %,
+    # to won 50.0 %
+    assert "Qualification 2 500 50.0% 2 50.0% 50.0%" in text
