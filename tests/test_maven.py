@@ -204,3 +204,21 @@ def test_the_digest_of_a_month_is_the_difference_of_two_reports(run, maven):
     december = [r for r in rows() if r["close_date"].startswith("2017-12")]
     assert len(got["won"]) == sum(r["deal_stage"] == "Won" for r in december)
     assert len(got["lost"]) == sum(r["deal_stage"] == "Lost" for r in december)
+
+
+def test_sales_cycle_distribution(maven):
+    """The HTML report's sales-cycle bins against the CSV: each won deal's days from its
+    engage date to its close date, counted in the fixed bins [0, 7), [7, 14), … [365, ∞)."""
+    from pipecli.engine.report import one_pipeline, report
+    from pipecli.pipeline import load_workspace
+
+    ws = load_workspace(maven / "pipeline.yaml")
+    got = report(open_store(ws.store_path), one_pipeline(ws.pipelines[0], ws),
+                 moment("2018-01-01"), cycles=True).cycle_bins
+    edges = [0, 7, 14, 30, 60, 90, 180, 365, None]
+    days = [(date.fromisoformat(r["close_date"]) - date.fromisoformat(r["engage_date"])).days
+            for r in rows() if r["deal_stage"] == "Won"]
+    want = [sum(1 for d in days if low <= d and (high is None or d < high))
+            for low, high in zip(edges, edges[1:])]
+    assert [(b.low, b.high, b.count) for b in got] == list(zip(edges, edges[1:], want))
+    assert sum(want) == len(days) == 4238
