@@ -34,6 +34,10 @@ def costs(
     as_of: AsOfOpt = None,
     source: Annotated[Optional[str], typer.Option(
         "--source", help="Only this source's costs and leads (any case).")] = None,
+    encoding: Annotated[Optional[str], typer.Option(
+        "--encoding", show_default=False,
+        help="The costs file's text encoding (default: UTF-8 or a byte-order mark, else "
+             "Windows-1252, said in a note).")] = None,
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
@@ -54,7 +58,8 @@ def costs(
     ws, store = open_workspace(file)
     result = engine(store, ws, ws.pipeline(pipeline), moment,
                     kind=period.value if period else None, since=window.since,
-                    until=window.until, source=source.strip() if source is not None else None)
+                    until=window.until, source=source.strip() if source is not None else None,
+                    encoding=encoding)
     for note in result.notes:
         render.warn(render.shown(note))
     render.emit_document(costs_document(result), format_name(fmt))

@@ -97,11 +97,11 @@ class _Tally:
 
 def costs(store, ws: Workspace, pipeline: Pipeline, as_of: datetime, *,
           kind: str | None = None, since: date | None = None, until: date | None = None,
-          source: str | None = None) -> CostReport:
+          source: str | None = None, encoding: str | None = None) -> CostReport:
     """The acquisition-cost report of a pipeline at as_of: the costs file's rows and the
     leads created in each whole period that overlaps since..until (default: the costs
     file's first to last period), per source (ignoring case)."""
-    read = read_costs(ws, pipeline)
+    read = read_costs(ws, pipeline, encoding)
     wanted = source.lower() if source is not None else None
     rows = [r for r in read.rows if wanted is None or r.source.lower() == wanted]
     kind = kind or max((r.period.kind for r in rows), key=KINDS.index, default="month")
@@ -173,8 +173,9 @@ def _refuse_coarser(read: CostsFile, rows: list[CostRow], kind: str) -> None:
     if not coarser:
         return
     r = coarser[0]
-    more = f"; so are lines {', '.join(str(x.line) for x in coarser[1:6])}" \
-        f"{', …' if len(coarser) > 6 else ''}" if len(coarser) > 1 else ""
+    others = [str(x.line) for x in coarser[1:6]] + (["…"] if len(coarser) > 6 else [])
+    more = f"; so {'is line' if len(others) == 1 else 'are lines'} {', '.join(others)}" \
+        if others else ""
     raise UsageError(f"{read.name}:{r.line}: the cost of {r.period} is for a {r.period.kind}, "
                      f"longer than --period {kind}, and is never split by guessing; report by "
                      f"--period {r.period.kind}, or give that cost per {kind}{more}")

@@ -73,13 +73,17 @@ def costs_location(ws: Workspace, pipeline: Pipeline) -> Path:
     return here
 
 
-def read_costs(ws: Workspace, pipeline: Pipeline) -> CostsFile:
-    """Every row of the pipeline's costs file, checked; CostsRejected lists every bad one."""
+def read_costs(ws: Workspace, pipeline: Pipeline, encoding: str | None = None) -> CostsFile:
+    """Every row of the pipeline's costs file, checked; CostsRejected lists every bad one.
+    A file of no bytes at all holds no costs (as one of a header only)."""
     from pipecli.exchange.reading import quoted, read_table
 
     path = costs_location(ws, pipeline)
-    table = read_table(path)
     name = path.name if path.name.isprintable() else repr(path.name)[1:-1]
+    info = os.lstat(path)
+    if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+        return CostsFile(pipeline.costs or name, ())
+    table = read_table(path, encoding=encoding)
     columns = _columns(table, name)
     notes = [table.note] if table.note else []
     ignored = [h for h in table.headers if h not in columns.values()]

@@ -15,7 +15,7 @@ UNKNOWN = "–"  # a figure that is unknown (no cost row) or has nothing to divi
 # (header, kind, drop): on a narrow terminal the won value and its ratio go first, then
 # the qualified leads; period, source, cost, leads, CPL, won and CAC always stay.
 FIGURES = [("Cost", "number", 0), ("Leads", "number", 0), ("CPL", "number", 0),
-           ("Qual.", "number", 2), ("Per qual.", "number", 3), ("Won", "number", 0),
+           ("Qual.", "number", 2), ("CPQL", "number", 3), ("Won", "number", 0),
            ("CAC", "number", 0), ("Won value", "number", 4), ("Won ÷ cost", "number", 5)]
 # csv/tsv and JSON: (key, kind, the figure of a Line, rounded as shown in JSON)
 KEYS = ["cost", "leads", "cost_per_lead", "qualified", "cost_per_qualified", "won",
@@ -99,8 +99,8 @@ def costs_document(report: CostReport) -> Document:
                       title=f"Totals, {span}", currency=home,
                       footer=["All (blended)", *_human(report.total, home)])
         legend = (f"CPL = cost per lead (deals created in the {report.kind} from the "
-                  f"source); Qual. = leads that reached {report.qualified_label}; Per qual. "
-                  f"= cost per qualified lead; CAC = cost per won deal; Won ÷ cost = won "
+                  f"source); Qual. = leads that reached {report.qualified_label}; CPQL = "
+                  f"cost per qualified lead; CAC = cost per won deal; Won ÷ cost = won "
                   f"value per unit spent. "
                   f"All (blended) = every cost ÷ every lead, sources without costs "
                   f"included. – = unknown or nothing to divide by.")
