@@ -132,12 +132,12 @@ def costs(store, ws: Workspace, pipeline: Pipeline, as_of: datetime, *,
                 "sum(value_milli) FROM temp.facts WHERE m BETWEEN :first AND :last "
                 "GROUP BY m, source, visited, currency", {"first": first, "last": last}):
             period = period_of(date.fromisoformat(month + "-01"), kind)
-            if period not in shown:
-                continue
+            reached = furthest(scope, visited)
+            if period not in shown or reached < 0:  # (< 0: only at stages gone from the
+                continue                            # file, so not in the report's funnel)
             key = (written or "").lower()
             deal_names.setdefault(key, set()).add(written or "")
             tally = tallies.setdefault((period, key), _Tally())
-            reached = furthest(scope, visited)
             tally.leads += count
             tally.qualified += count if reached >= qualified_at else 0
             if won_at is not None and reached >= won_at:
