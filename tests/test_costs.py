@@ -152,6 +152,7 @@ def test_quarters_source_and_the_window(run, history):
     assert rows["webinar"]["leads"] == 4 and rows["webinar"]["cost"] == 2400
     only = run("costs", "--source", "WEBINAR", "-o", "json").json()
     assert {r["source"] for r in only["rows"]} == {"webinar"}
+    assert only["periods"] == ["2026-10", "2026-11", "2026-12"]  # those of every source
     assert only["total"]["cost"] == 2400 and only["total"]["leads"] == 4
     # --since/--until keep the whole periods they overlap: September's half hour counts
     window = run("costs", "--since", "2026-09-15", "--until", "2026-10-02", "-o",

@@ -13,7 +13,7 @@ from fractions import Fraction
 from pipecli.engine.facts import fill_facts, furthest, one_pipeline
 from pipecli.engine.figures import ZERO, Filters, exact_decimal, won_rank
 from pipecli.engine.periods import KINDS, Period, between, period_of
-from pipecli.errors import PipeError, UsageError
+from pipecli.errors import UsageError
 from pipecli.exchange.costs_file import CostRow, CostsFile, read_costs
 from pipecli.models import Pipeline, Workspace
 from pipecli.store.schema import from_milli
@@ -100,52 +100,20 @@ def costs(store, ws: Workspace, pipeline: Pipeline, as_of: datetime, *,
           source: str | None = None, encoding: str | None = None) -> CostReport:
     """The acquisition-cost report of a pipeline at as_of: the costs file's rows and the
     leads created in each whole period that overlaps since..until (default: the costs
-    file's first to last period), per source (ignoring case)."""
+    file's first to last period), per source (ignoring case). The periods are the same
+    with --source as without: it only leaves the other sources out."""
     read = read_costs(ws, pipeline, encoding)
+    kind = kind or max((r.period.kind for r in read.rows), key=KINDS.index, default="month")
+    _refuse_coarser(read, kind)
+    periods = _shown_periods(list(read.rows), kind, since, until, as_of.date())
     wanted = source.lower() if source is not None else None
-    rows = [r for r in read.rows if wanted is None or r.source.lower() == wanted]
-    kind = kind or max((r.period.kind for r in rows), key=KINDS.index, default="month")
-    _refuse_coarser(read, rows, kind)
-    periods = _shown_periods(rows, kind, since, until, as_of.date())
-    shown = set(periods)
     tallies: dict[tuple[Period, str], _Tally] = {}
-    names: dict[str, str] = {}
-    converted: set[str] = set()
-    for r in rows:
-        period = period_of(r.period.first, kind)
-        if period in shown:
-            converted |= {r.currency} - {pipeline.currency}
-            names.setdefault(r.source.lower(), r.source)
-            tallies.setdefault((period, r.source.lower()), _Tally()).add_cost(r.amount)
+    names: dict[str, str] = {}  # folded source → as shown
+    converted = _add_costs(tallies, names, [r for r in read.rows if wanted in (
+        None, r.source.lower())], kind, set(periods), pipeline)
     qualified_key = pipeline.qualified_stage or _second_place(pipeline)
-    scope = one_pipeline(pipeline, ws)
-    rank = scope.stage_rank
-    qualified_at, won_at = rank[qualified_key], won_rank(rank, pipeline)
-    first, last = (periods[0].first.isoformat()[:7], periods[-1].last.isoformat()[:7]) \
-        if periods else ("", "")
-    deal_names: dict[str, set[str]] = {}
-    with store.read() as snapshot:
-        conn = snapshot.conn
-        fill_facts(conn, scope, as_of, Filters(source=source))
-        for month, written, visited, currency, count, value in conn.execute(
-                "SELECT substr(created_at, 1, 7) AS m, source, visited, currency, count(*), "
-                "sum(value_milli) FROM temp.facts WHERE m BETWEEN :first AND :last "
-                "GROUP BY m, source, visited, currency", {"first": first, "last": last}):
-            period = period_of(date.fromisoformat(month + "-01"), kind)
-            reached = furthest(scope, visited)
-            if period not in shown or reached < 0:  # (< 0: only at stages gone from the
-                continue                            # file, so not in the report's funnel)
-            key = (written or "").lower()
-            deal_names.setdefault(key, set()).add(written or "")
-            tally = tallies.setdefault((period, key), _Tally())
-            tally.leads += count
-            tally.qualified += count if reached >= qualified_at else 0
-            if won_at is not None and reached >= won_at:
-                tally.won += count
-                tally.won_parts[currency] = tally.won_parts.get(currency, ZERO) + \
-                    (from_milli(value) or ZERO)
-    for key, spelled in deal_names.items():
-        names.setdefault(key, min(spelled))
+    _add_leads(tallies, names, store, one_pipeline(pipeline, ws), pipeline, as_of, periods,
+               qualified_key, source)
     unconverted = sorted({c for t in tallies.values() for c in t.won_parts
                           if c != pipeline.currency and c not in dict(pipeline.rates)})
     convert = _converter(pipeline, unconverted)
@@ -160,6 +128,58 @@ def costs(store, ws: Workspace, pipeline: Pipeline, as_of: datetime, *,
                       tuple((c, dict(pipeline.rates)[c]) for c in sorted(converted)))
 
 
+def _add_costs(tallies: dict, names: dict, rows: list[CostRow], kind: str, shown: set,
+               pipeline: Pipeline) -> set[str]:
+    """Add each row's cost to its source in the shown period that holds it (rows of one
+    period and source add up); returns the other currencies that were converted."""
+    converted: set[str] = set()
+    for r in rows:
+        period = period_of(r.period.first, kind)
+        if period in shown:
+            converted |= {r.currency} - {pipeline.currency}
+            names.setdefault(r.source.lower(), r.source)
+            tallies.setdefault((period, r.source.lower()), _Tally()).add_cost(r.amount)
+    return converted
+
+
+def _add_leads(tallies: dict, names: dict, store, scope, pipeline: Pipeline,
+               as_of: datetime, periods: list[Period], qualified_key: str,
+               source: str | None) -> None:
+    """Count the funnel's entrants created in the shown periods per source (ignoring case),
+    with the qualified and won ones and the won ones' value per currency, from the facts
+    table at as_of (grouped by creation month: every period is whole months)."""
+    if not periods:
+        return
+    rank = scope.stage_rank
+    qualified_at, won_at = rank[qualified_key], won_rank(rank, pipeline)
+    shown = set(periods)
+    spelled: dict[str, set[str]] = {}
+    with store.read() as snapshot:
+        conn = snapshot.conn
+        fill_facts(conn, scope, as_of, Filters(source=source))
+        for month, written, visited, currency, count, value in conn.execute(
+                "SELECT substr(created_at, 1, 7) AS m, source, visited, currency, count(*), "
+                "sum(value_milli) FROM temp.facts WHERE m BETWEEN :first AND :last "
+                "GROUP BY m, source, visited, currency",
+                {"first": periods[0].first.isoformat()[:7],
+                 "last": periods[-1].last.isoformat()[:7]}):
+            period = period_of(date.fromisoformat(month + "-01"), kind=periods[0].kind)
+            reached = furthest(scope, visited)
+            if period not in shown or reached < 0:  # (< 0: only at stages gone from the
+                continue                            # file, so not in the report's funnel)
+            key = (written or "").lower()
+            spelled.setdefault(key, set()).add(written or "")
+            tally = tallies.setdefault((period, key), _Tally())
+            tally.leads += count
+            tally.qualified += count if reached >= qualified_at else 0
+            if won_at is not None and reached >= won_at:
+                tally.won += count
+                tally.won_parts[currency] = tally.won_parts.get(currency, ZERO) + \
+                    (from_milli(value) or ZERO)
+    for key, written in spelled.items():  # a source without a cost row: as the deals say
+        names.setdefault(key, min(written))
+
+
 def _second_place(pipeline: Pipeline) -> str:
     """The default qualified stage: the funnel's second place — the second open stage, or
     with a single open stage the first won one (a lead that got past the first stage)."""
@@ -167,9 +187,9 @@ def _second_place(pipeline: Pipeline) -> str:
     return opens[1].key if len(opens) > 1 else pipeline.won_stage.key
 
 
-def _refuse_coarser(read: CostsFile, rows: list[CostRow], kind: str) -> None:
+def _refuse_coarser(read: CostsFile, kind: str) -> None:
     """A cost of a longer period than the report's is never split by guessing."""
-    coarser = [r for r in rows if r.period.coarser_than(kind)]
+    coarser = [r for r in read.rows if r.period.coarser_than(kind)]
     if not coarser:
         return
     r = coarser[0]
