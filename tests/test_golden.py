@@ -42,6 +42,7 @@ SCREENS = {
     "board": ["board"],
     "agenda": ["agenda"],
     "customers": ["customers"],
+    "costs": ["costs"],
 }
 
 
@@ -62,6 +63,8 @@ def sample(tmp_path, monkeypatch) -> Path:
     copy = tmp_path / "sample_pipelines"
     copy.mkdir()
     shutil.copy(ROOT / "sample_pipelines" / "b2b-pipeline.yaml", copy)
+    (copy / "data").mkdir()
+    shutil.copy(ROOT / "sample_pipelines" / "data" / "b2b-pipeline-costs.csv", copy / "data")
     shutil.copytree(ROOT / "sample_pipelines" / "data" / "b2b-pipeline",
                     copy / "data" / "b2b-pipeline", ignore=shutil.ignore_patterns(".local"))
     monkeypatch.setenv("PIPE_FILE", str(copy / "b2b-pipeline.yaml"))

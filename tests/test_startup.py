@@ -27,7 +27,8 @@ DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, *HTML_MODULES,
         "pipecli.engine.customers", "pipecli.output.customers_view",
         "pipecli.engine.attention", "pipecli.engine.lists", "pipecli.engine.listing",
         "pipecli.exchange.importing", "pipecli.exchange.exporting", "pipecli.upgrade",
-        "pipecli.store.legacy")
+        "pipecli.store.legacy", "pipecli.engine.costs", "pipecli.engine.periods",
+        "pipecli.exchange.costs_file", "pipecli.output.costs_view")
 
 
 def imported_modules(folder, *args) -> set[str]:

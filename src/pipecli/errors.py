@@ -59,6 +59,10 @@ class InvalidConfig(PipeError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class CostsRejected(InvalidConfig):
+    """The costs file of `pipe costs` has bad rows; every one is reported, with its line."""
+
+
 class AttentionNeeded(PipeError):
     """`pipe stale --fail` found deals to act on: exit 3, so cron can raise an alert."""
 

@@ -99,6 +99,11 @@ class Pipeline:
     # Exchange rates into `currency`: (code, units of `currency` one unit of code is worth).
     rates: tuple[tuple[str, Decimal], ...] = ()
     next_step_required: bool = False  # every open deal needs a next step (stages may differ)
+    # `pipe costs`: the costs file (a path relative to the pipeline file's folder, checked
+    # to stay inside it) and the open stage at which a lead counts as qualified (None: the
+    # funnel's second place — a lead that got past the first).
+    costs: str | None = None
+    qualified_stage: str | None = None
 
     def stage(self, key: str) -> Stage | None:
         for s in self.stages:

@@ -8,6 +8,7 @@ in one pass. Only plain scalars, lists and mappings are accepted; no object is c
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -30,8 +31,8 @@ _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool",
                                                    "map")}
 
 PIPELINE_KEYS = ("name", "label", "kind", "currency", "rates", "store", "store_outside",
-                 "stages", "lost_reasons", "next_step")
-TOP_KEYS_MULTI = ("store", "store_outside", "currency", "rates", "pipelines")
+                 "stages", "lost_reasons", "next_step", "costs", "qualified_stage")
+TOP_KEYS_MULTI = ("store", "store_outside", "currency", "rates", "costs", "pipelines")
 STAGE_KEYS = ("key", "label", "probability", "group", "rot_days", "requires", "sla_hours",
               "handoff", "next_step", "outcome")
 NEXT_STEP_RULES = ("required", "optional")
@@ -206,6 +207,7 @@ class _Walker:
                 return None
             default_currency = self.currency(top["currency"]) if "currency" in top else None
             default_rates = self.rates(top["rates"]) if "rates" in top else {}
+            default_costs = self.costs_path(top["costs"]) if "costs" in top else None
             items = top["pipelines"]
             if not self.plain(items, "pipelines"):
                 return None
@@ -213,7 +215,8 @@ class _Walker:
                 self.problem(items, "pipelines must be a non-empty list of pipelines")
                 return None
             pipelines = [self.pipeline(item, f"pipeline {i + 1}", default_currency,
-                                       default_rates, in_multi=True)
+                                       default_rates, in_multi=True,
+                                       default_costs=default_costs)
                          for i, item in enumerate(items.value)]
             seen: set[str] = set()
             for item in items.value:
@@ -272,7 +275,7 @@ class _Walker:
         return located
 
     def pipeline(self, node, where: str, default_currency, default_rates, *, in_multi: bool,
-                 fields=None):
+                 fields=None, default_costs: str | None = None):
         allowed = tuple(k for k in PIPELINE_KEYS if k not in ("store", "store_outside")) \
             if in_multi else PIPELINE_KEYS
         f = fields if fields is not None else self.mapping(node, where, allowed)
@@ -306,12 +309,59 @@ class _Walker:
         stages = self.stages(f["stages"]) if "stages" in f else None
         next_rule = self.next_step_rule(f["next_step"], "next_step") \
             if "next_step" in f else "optional"
+        costs = self.costs_path(f["costs"]) if "costs" in f else default_costs
+        qualified = self.qualified_stage(f["qualified_stage"], stages, name or where) \
+            if "qualified_stage" in f else None
         if None in (name, kind, currency, stages, next_rule) or kind not in KINDS:
             return None
         return Pipeline(name=name, label=label or name, kind=kind, currency=currency,
                         stages=stages, lost_reasons=reasons,
                         rates=tuple((code, rates[code][0]) for code in sorted(rates)),
-                        next_step_required=next_rule == "required")
+                        next_step_required=next_rule == "required", costs=costs,
+                        qualified_stage=qualified)
+
+    def costs_path(self, node) -> str | None:
+        """`costs:` — the costs file of `pipe costs`, a .csv path relative to the pipeline
+        file's folder that stays inside it (the workspace may be a folder someone sent:
+        it cannot point pipe at files elsewhere). Returned normalized (`./a/../c.csv` is
+        `c.csv`); symbolic links on the way are refused when the file is read."""
+        from pipecli.values import CONTROL
+
+        text = self.text(node, "costs")
+        if text is None:
+            return None
+        folder = f"the folder of {Path(self.path).name}"
+        if CONTROL.search(text) or "\\" in text:
+            self.problem(node, "costs contains control characters or a backslash; write the "
+                               "path with / (e.g. marketing/costs.csv)")
+            return None
+        if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", text):
+            self.problem(node, f"costs {text!r} must be a path relative to {folder} "
+                               f"(e.g. costs.csv), not an absolute one")
+            return None
+        normal = posixpath.normpath(text)
+        if normal == ".." or normal.startswith("../"):
+            self.problem(node, f"costs {text!r} leads outside {folder}; keep the costs file "
+                               f"inside it")
+            return None
+        if not normal.lower().endswith(".csv"):
+            self.problem(node, f"costs {text!r} must name a .csv file (columns period, "
+                               f"source, amount)")
+            return None
+        return normal
+
+    def qualified_stage(self, node, stages, pipeline: str) -> str | None:
+        """`qualified_stage:` — the open stage at which a lead counts as qualified."""
+        key = self.text(node, "qualified_stage")
+        if key is None or stages is None:
+            return None
+        stage = next((s for s in stages if s.key == key), None)
+        if stage is None or stage.outcome:
+            opens = ", ".join(s.key for s in stages if s.outcome is None)
+            self.problem(node, f"qualified_stage {key!r} is not an open stage of {pipeline!r} "
+                               f"(open stages: {opens})")
+            return None
+        return key
 
     def next_step_rule(self, node, where: str) -> str | None:
         """`next_step: required` or `optional` (whether an open deal without one needs

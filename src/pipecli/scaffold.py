@@ -14,6 +14,9 @@ from pipecli.safefile import append_text, replace_text
 from pipecli.store import open_store
 
 _STORE_LINE = re.compile(r"^store:.*$", re.MULTILINE)
+# A template's `costs:` names the bundled sample's costs file, which a new workspace does
+# not have: `pipe init` leaves the line out (docs/pipeline-yaml.md says how to add one).
+_COSTS_LINE = re.compile(r"^[ \t]*costs:.*(?:\n|$)", re.MULTILINE)
 STORE_FILES = {"csv": "deals", "sqlite": "deals.sqlite"}
 GITATTRIBUTES = ("# pipe: text with LF endings, so diffs and merges work line by line; the "
                  "event log's folder carries its own union merge rule\n*.yaml text eol=lf\n"
@@ -57,6 +60,7 @@ def init_workspace(folder: Path, template: str, store_kind: str, *, force: bool)
     if store_kind not in STORE_FILES:
         raise UsageError(f"--store must be csv or sqlite, not {store_kind!r}")
     text = _STORE_LINE.sub(f"store: {STORE_FILES[store_kind]}", template_text(template), count=1)
+    text = _COSTS_LINE.sub("", text)
     target = folder / DEFAULT_NAME
     if target.exists() and not force:
         raise PipeError(f"{target} already exists; pass --force to overwrite it")

@@ -17,6 +17,7 @@ from pipecli.cli import lifecycle  # noqa: E402,F401,I001
 from pipecli.cli import deals  # noqa: E402,F401,I001
 from pipecli.cli import reports  # noqa: E402,F401,I001
 from pipecli.cli import customers  # noqa: E402,F401,I001
+from pipecli.cli import costs  # noqa: E402,F401,I001
 from pipecli.cli import digest  # noqa: E402,F401,I001
 
 __all__ = ["app", "main"]

@@ -1,0 +1,130 @@
+"""`pipe costs` as a Document: a table of periods and sources, the totals per source with
+the blended total under them, one flat table for csv/tsv and the payload of docs/json.md
+("Acquisition cost")."""
+
+from __future__ import annotations
+
+from pipecli.engine.costs import NO_SOURCE, CostReport, Line
+from pipecli.engine.figures import to_money
+from pipecli.output.render import Column, Document, View
+from pipecli.output.shown import json_rate, listed
+from pipecli.rounding import half_up
+from pipecli.values import format_money
+
+UNKNOWN = "–"  # a figure that is unknown (no cost row) or has nothing to divide by
+# (header, kind, drop): on a narrow terminal the won value and its ratio go first, then
+# the qualified leads; period, source, cost, leads, CPL, won and CAC always stay.
+FIGURES = [("Cost", "number", 0), ("Leads", "number", 0), ("CPL", "number", 0),
+           ("Qual.", "number", 2), ("CPQL", "number", 3), ("Won", "number", 0),
+           ("CAC", "number", 0), ("Won value", "number", 4), ("Won ÷ cost", "number", 5)]
+# csv/tsv and JSON: (key, kind, the figure of a Line, rounded as shown in JSON)
+KEYS = ["cost", "leads", "cost_per_lead", "qualified", "cost_per_qualified", "won",
+        "cost_per_won", "won_value", "won_per_cost"]
+
+
+def _machine(x: Line, currency: str) -> list:
+    """A line's figures as JSON and csv give them: money half-up to minor units, the
+    ratio to 4 decimals, None where unknown."""
+    return [to_money(x.cost, currency), x.leads, to_money(x.per_lead, currency),
+            x.qualified, to_money(x.per_qualified, currency), x.won,
+            to_money(x.per_won, currency), to_money(x.won_value, currency),
+            json_rate(x.won_per_cost)]
+
+
+def _human(x: Line, currency: str) -> list:
+    """A line's figures for people: amounts in the currency's minor units, "–" where
+    unknown."""
+    def money(amount) -> str:
+        return UNKNOWN if amount is None else format_money(to_money(amount, currency),
+                                                           currency)
+
+    ratio = x.won_per_cost
+    return [money(x.cost), x.leads, money(x.per_lead), x.qualified, money(x.per_qualified),
+            x.won, money(x.per_won), money(x.won_value),
+            UNKNOWN if ratio is None else str(half_up(ratio, 2))]
+
+
+def _name(source: str) -> str:
+    return "(no source)" if source == NO_SOURCE else source
+
+
+def _payload_line(x: Line, currency: str) -> dict:
+    return dict(zip(KEYS, _machine(x, currency)))
+
+
+def _notes(report: CostReport) -> list[str]:
+    """What a reader must know to read the figures right."""
+    home = report.pipeline.currency
+    notes = []
+    if report.converted:
+        rates = ", ".join(f"1 {c} = {format(r, 'f')} {home}" for c, r in report.converted)
+        notes.append(f"Costs in {listed([c for c, _ in report.converted])} converted to "
+                     f"{home} at the pipeline file's rates ({rates}).")
+    if report.unconverted:
+        notes.append(f"Won deals in {listed(report.unconverted)} and no rate for it: the won "
+                     f"value is not shown (amounts of different currencies are never added); "
+                     f"add `rates:` to the pipeline file to convert it to {home}.")
+    missing = [f"{_name(s.source)} ({', '.join(str(p) for p in s.missing)})"
+               for s in report.sources if s.missing]
+    if missing:
+        notes.append(f"Leads without a cost row: {'; '.join(missing)}. Their cost is unknown "
+                     f"(–), not 0, and so is their source's total; a row with amount 0 says a "
+                     f"source cost nothing.")
+    return notes
+
+
+def costs_document(report: CostReport) -> Document:
+    """The acquisition-cost report (docs/metrics.md, "Acquisition cost")."""
+    p, home = report.pipeline, report.pipeline.currency
+    span = f"{report.periods[0]} to {report.periods[-1]}" if report.periods else ""
+    title = f"{p.label}: acquisition cost by {report.kind} ({home}) — as of " \
+            f"{report.as_of.strftime('%Y-%m-%d %H:%M')}"
+    about = [f"Costs: {report.costs_file}" + (f"; {span}" if span else "") +
+             (f" (whole {report.kind}s overlapping --since/--until)"
+              if report.since or report.until else "") +
+             (f"; source {report.source}" if report.source is not None else "")]
+    figures = [Column(h, kind, drop=drop) for h, kind, drop in FIGURES]
+    lines = View([Column("Period", bold=True), Column("Source"), *figures],
+                 [[str(x.period), _name(x.source), *_human(x, home)] for x in report.lines],
+                 None, title=f"By {report.kind} and source", currency=home)
+    sections: list = [title, about + _notes(report)]
+    if not report.lines:
+        lines.notes = [f"{report.costs_file} holds no costs yet: nothing to report." if not
+                       report.periods else f"No costs and no leads in {span}: nothing to "
+                                           f"report."]
+        sections.append(lines)
+    else:
+        totals = View([Column("Source", bold=True), *figures],
+                      [[_name(s.source), *_human(s, home)] for s in report.sources], None,
+                      title=f"Totals, {span}", currency=home,
+                      footer=["All (blended)", *_human(report.total, home)])
+        legend = (f"CPL = cost per lead (deals created in the {report.kind} from the "
+                  f"source); Qual. = leads that reached {report.qualified_label}; CPQL = "
+                  f"cost per qualified lead; CAC = cost per won deal; Won ÷ cost = won "
+                  f"value per unit spent. "
+                  f"All (blended) = every cost ÷ every lead, sources without costs "
+                  f"included. – = unknown or nothing to divide by.")
+        lines.notes = []
+        totals.notes = [legend]
+        sections += [lines, totals]
+    payload = {
+        "pipeline": p.name, "label": p.label, "currency": home, "as_of": report.as_of,
+        "period": report.kind, "costs_file": report.costs_file,
+        "qualified_stage": report.qualified_key,
+        "filters": {"since": report.since, "until": report.until, "source": report.source},
+        "periods": [str(x) for x in report.periods],
+        "rows": [dict(period=str(x.period), source=x.source, **_payload_line(x, home))
+                 for x in report.lines],
+        "sources": [dict(source=s.source, **_payload_line(s, home),
+                         missing_periods=[str(x) for x in s.missing])
+                    for s in report.sources],
+        "total": _payload_line(report.total, home),
+    }
+    machine = [Column("period"), Column("source"),
+               *(Column(k, "money" if "cost" in k and k != "won_per_cost" or k == "won_value"
+                        else "number") for k in KEYS)]
+    flat = View(machine, [[str(x.period), x.source, *_machine(x, home)] for x in report.lines]
+                + [["(total)", s.source, *_machine(s, home)] for s in report.sources]
+                + ([["(total)", "(all)", *_machine(report.total, home)]]
+                   if report.lines else []), None, currency=home)
+    return Document(sections, payload, flat)
