@@ -207,7 +207,8 @@ def test_the_html_page_counts_in_the_mode(run, history):
     page = Page(result.out)
     assert_self_contained(page, result.out)
     chart = page.chart("chart-funnel")
-    assert "Funnel: deals that reached each stage in order" in result.out
+    assert "Funnel: deals that reached each stage (reached = went through every stage " \
+        "before, in order)" in result.out
     bars = [chart[i + 1] for i, t in enumerate(chart) if t in
             ("Prospecting", "Qualification", "Proposal", "Closed won", "Post-purchase")]
     assert bars == ["4", "2", "2", "1", "0"]

@@ -244,6 +244,10 @@ def test_several_currencies(run, workspace):
     assert split["revenue_per_customer_by_currency"] == {"EUR": 40, "USD": 100}
     assert split["clv_by_currency"] == {"EUR": 80, "USD": None}
     assert split["clv"] is None and split["customers"] == 2 and split["lapsed"] == 1
+    # why a currency has no CLV is said, on the terminal and in the JSON
+    assert split["clv_note"] == "no USD customer has lapsed yet"
+    assert "CLV: 80 EUR (revenue ÷ lapsed customers; no USD customer has lapsed yet)" in \
+        " ".join(run("customers").out.split())
     assert split["top"][0]["revenue_by_currency"] == {"EUR": 50, "USD": 100}
     text = " ".join(run("customers").out.split())
     assert "amounts are shown per currency, never added" in text
@@ -418,3 +422,25 @@ def test_markdown_renders_as_it_reads(run, history):
             if line.startswith("| ") and len(cells(line)) == 2}
     assert rows["Revenue"] == "7,950 USD" and rows["Customers"].startswith("5 (")
     assert "## Top customers, by revenue" in text
+
+
+def test_a_lapse_pipe_cannot_count_is_a_usage_error(run, history):
+    for days in ("0", "-3", "36526", "999999999999999999999"):
+        result = run("customers", "--lapse", days)
+        assert result.code == 2, (days, result.err)
+        assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+    assert run("customers", "--lapse", "36525").code == 0
+
+
+def test_company_filter_takes_a_customer_as_customers_names_it(run, workspace):
+    """`--company` compares names as `pipe customers` keys them: without case and with every
+    run of spaces as one — so one customer's deals are all found by its shown name."""
+    won(run, "X1", "2026-10-01", "--value", "100", "--company", "Acme Corp")
+    won(run, "X2", "2026-10-02", "--value", "50", "--company", "acme   CORP")
+    won(run, "Y", "2026-10-03", "--value", "7", "--company", "Acme Corporation")
+    top = run("customers", "-o", "json").json()["top"]
+    acme = next(c for c in top if c["won_deals"] == 2)
+    found = run("customers", "--company", acme["customer"], "-o", "json").json()
+    assert (found["won_deals"], found["revenue"]) == (2, 150)
+    listed = run("list", "--status", "all", "--company", " ACME  corp ", "-o", "json").json()
+    assert sorted(d["name"] for d in listed) == ["X1", "X2"]

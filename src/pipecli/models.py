@@ -28,6 +28,13 @@ class ConversionMode(StrEnum):
     ORDERED = "ordered"  # the stages it went through in order, none skipped
     ANY = "any"  # each stage it was ever in, on its own
 
+    @property
+    def reached_means(self) -> str:
+        """What "reached" means in this mode, as every output says it."""
+        return {"furthest": "reached = got this far",
+                "ordered": "reached = went through every stage before, in order",
+                "any": "reached = was ever in the stage"}[self.value]
+
 # Deal fields a stage may list under `requires`, and `pipe edit` may change.
 EDITABLE_FIELDS = ("name", "value", "probability", "company", "contact", "email",
                    "owner", "source", "close_date", "tags")

@@ -25,6 +25,13 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def same_name(text: str) -> str:
+    """A company's (or contact's) name as pipe compares it: without case and with every run
+    of spaces as one — "Acme Corp" and "acme   CORP" are one company (`--company`, `pipe
+    customers`)."""
+    return " ".join(text.split()).lower()
+
+
 def guard_formula(cell: str) -> str:
     """A spreadsheet must never run a cell as a formula: such text gets a leading '."""
     return "'" + cell if cell.startswith(FORMULA_START) else cell

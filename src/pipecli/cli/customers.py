@@ -35,9 +35,10 @@ def customers(
                                      "company (deals without one: by email, contact name, "
                                      "else the deal alone) or a contact (email, contact name, "
                                      "company, deal).")] = Per.company,
-    lapse: Annotated[int, typer.Option("--lapse", min=1, metavar="DAYS", help="A customer "
-                                       "whose last win is more than this many days before "
-                                       "the report moment has lapsed.")] = 365,
+    lapse: Annotated[int, typer.Option(
+        "--lapse", min=1, max=36525, metavar="DAYS",
+        help="A customer whose last win is more than this many days before the report "
+             "moment has lapsed (at most 36525: 100 years).")] = 365,
     since: Annotated[Optional[str], typer.Option("--since", help="Only deals won on or after "
                                                  "this day.")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="… on or before this day.")]

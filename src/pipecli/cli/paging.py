@@ -17,7 +17,7 @@ from typing import Iterator
 
 # Commands whose output is read, not acted on (and which never ask a question).
 PAGED = frozenset({"list", "show", "log", "report", "forecast", "stale", "next", "board",
-                   "customers", "agenda", "digest", "stages", "templates", "help"})
+                   "customers", "costs", "agenda", "digest", "stages", "templates", "help"})
 FLAG = "--no-pager"
 
 

@@ -17,8 +17,9 @@ from fractions import Fraction
 from pipecli.engine.facts import Scope, fill_facts
 from pipecli.engine.figures import SECONDS_PER_DAY, ZERO, Currencies, Filters
 from pipecli.engine.fold import fold
-from pipecli.engine.report import _window, won_deals
+from pipecli.engine.report import window_clauses, won_deals
 from pipecli.models import Pipeline
+from pipecli.values import same_name
 from pipecli.store.schema import from_milli, select_events
 
 PER = ("company", "contact")
@@ -35,8 +36,8 @@ def identity(per: str, company: str, email: str, contact: str, deal_id: str) -> 
     """A won deal's customer key, "kind:text": its first field (in `per`'s order) that is
     set, compared without case and runs of spaces (an email without case); "deal:ID" when
     none is."""
-    found = {"company": " ".join(company.split()).lower(), "email": email.strip().lower(),
-             "contact": " ".join(contact.split()).lower()}
+    found = {"company": same_name(company), "email": email.strip().lower(),
+             "contact": same_name(contact)}
     kind = next((k for k in _ORDER[per] if found[k]), None)
     return f"{kind}:{found[kind]}" if kind else f"deal:{deal_id}"
 
@@ -223,7 +224,7 @@ def _won_table(conn: sqlite3.Connection, pipeline: str, filters: Filters, per: s
                m: int) -> None:
     """temp.customer_wins: the won deals the figures cover (the report's: won at the
     moment, closed in the window), each with its customer's key and spelling."""
-    _, in_window, days = _window(filters)
+    _, in_window, days = window_clauses(filters)
     conn.execute("DROP TABLE IF EXISTS temp.customer_wins")
     conn.execute(f"CREATE TEMP TABLE customer_wins AS SELECT id, name, company, "
                  f"'' AS contact, '' AS email, currency, value_milli, closed_s, closed_at, "

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
 from fractions import Fraction
-
 from typing import TYPE_CHECKING
 
-from pipecli.models import WON, Pipeline
+from pipecli.models import WON, ConversionMode, Pipeline
 from pipecli.rounding import half_up
 from pipecli.money import STORE_PLACES, minor_units
 from pipecli.values import normalize_money
@@ -248,7 +247,7 @@ class PipelineReport:
     strays: tuple[str, ...] = ()  # ids of deals at a stage the pipeline does not define
     currencies: Currencies | None = None
     cycle_bins: tuple | None = None  # engine.cycles.CycleBin, when asked for (report(cycles=))
-    conversion: str = "furthest"  # the funnel's conversion mode (models.ConversionMode)
+    conversion: ConversionMode = ConversionMode.FURTHEST  # which stages a deal counts at
 
 
 def exact_median(values: list) -> Fraction | None:
@@ -338,7 +337,7 @@ def won_rank(rank: dict[str, int], pipeline: Pipeline) -> int | None:
 
 def assemble(pipeline: Pipeline, as_of: datetime, filters: Filters, sums: Sums,
              rank: dict[str, int], groups: tuple = (), group_by: str | None = None,
-             conversion: str = "furthest") -> PipelineReport:
+             conversion: ConversionMode = ConversionMode.FURTHEST) -> PipelineReport:
     """The report from its sums: the funnel's figures from its counts per rank (whose
     conversion mode decided which stages each deal counts at); rates and averages are
     derived here only."""

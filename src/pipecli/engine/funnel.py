@@ -85,9 +85,21 @@ class FunnelCounts:
         return self.reached[0], self.with_won[0], self.to_won(0)
 
 
-def members_rule(scope: Scope, mode: ConversionMode) -> Callable[[object], frozenset[int]]:
-    """The members of a deal from its path key (path_key's column), cached per key: paths
-    repeat, deals share them."""
+@dataclass(frozen=True)
+class Paths:
+    """How a report reads each cohort deal's way through the funnel in its conversion mode:
+    `column`, an SQL expression over temp.facts giving a key per deal, and `members`, the
+    funnel ranks a key counts at (cached: paths repeat, deals share them)."""
+
+    column: str
+    members: Callable[[object], frozenset[int]]
+
+
+def funnel_paths(conn: sqlite3.Connection, scope: Scope, mode: ConversionMode,
+                 moment: int) -> Paths:
+    """The Paths of a report at `moment` (fill_facts first). Furthest and any read a deal's
+    `visited` places; ordered works out, from each deal's stays begun by the moment, how
+    many funnel stages it went through in order, into temp.in_order."""
     rank, cache = scope.rank, {}
 
     def furthest_members(visited):
@@ -102,8 +114,8 @@ def members_rule(scope: Scope, mode: ConversionMode) -> Callable[[object], froze
                 found.add(r)
         return frozenset(found)
 
-    def ordered_members(k):
-        return frozenset(range(k or 0))
+    def ordered_members(passed):
+        return frozenset(range(passed or 0))
 
     rule = {ConversionMode.FURTHEST: furthest_members, ConversionMode.ANY: any_members,
             ConversionMode.ORDERED: ordered_members}[mode]
@@ -112,20 +124,22 @@ def members_rule(scope: Scope, mode: ConversionMode) -> Callable[[object], froze
         if key not in cache:
             cache[key] = rule(key)
         return cache[key]
-    return members
 
-
-def path_key(conn: sqlite3.Connection, scope: Scope, mode: ConversionMode, moment: int) -> str:
-    """SQL over temp.facts: the key members_rule reads for each deal — its `visited` places,
-    or, in ordered mode, how many funnel stages it went through in order by the moment
-    (worked out here into temp.in_order from its stays)."""
     if mode is not ConversionMode.ORDERED:
-        return "visited"
+        return Paths("visited", members)
+    _fill_in_order(conn, rank, moment)
+    return Paths("coalesce((SELECT o.passed FROM temp.in_order AS o WHERE o.id = facts.id), 0)",
+                 members)
+
+
+def _fill_in_order(conn: sqlite3.Connection, rank: dict, moment: int) -> None:
+    """temp.in_order: for each facts deal, how many stages of the funnel's start it went
+    through one after the other (the greedy match of the funnel order in its stays, which
+    finds the longest such start)."""
     conn.execute("DROP TABLE IF EXISTS temp.in_order")
-    conn.execute("CREATE TEMP TABLE in_order (id TEXT PRIMARY KEY, k INTEGER NOT NULL)")
-    rank = scope.rank
+    conn.execute("CREATE TEMP TABLE in_order (id TEXT PRIMARY KEY, passed INTEGER NOT NULL)")
     rows: list[tuple[str, int]] = []
-    deal, k = None, 0
+    deal, passed = None, 0
     # A deal's stays in time order (rowid breaks ties of stays entered in the same second:
     # they are written in the order the deal's events apply).
     for deal_id, pipeline, stage in conn.execute(
@@ -134,11 +148,10 @@ def path_key(conn: sqlite3.Connection, scope: Scope, mode: ConversionMode, momen
             "ORDER BY st.deal_id, st.started, st.rowid", {"m": moment}):
         if deal_id != deal:
             if deal is not None:
-                rows.append((deal, k))
-            deal, k = deal_id, 0
-        if rank.get((pipeline, stage)) == k:  # the next stage of the funnel, in order
-            k += 1
+                rows.append((deal, passed))
+            deal, passed = deal_id, 0
+        if rank.get((pipeline, stage)) == passed:  # the next stage of the funnel, in order
+            passed += 1
     if deal is not None:
-        rows.append((deal, k))
-    conn.executemany("INSERT INTO temp.in_order (id, k) VALUES (?, ?)", rows)
-    return "coalesce((SELECT o.k FROM temp.in_order AS o WHERE o.id = facts.id), 0)"
+        rows.append((deal, passed))
+    conn.executemany("INSERT INTO temp.in_order (id, passed) VALUES (?, ?)", rows)

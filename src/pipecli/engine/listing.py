@@ -11,6 +11,7 @@ from pipecli.ops import find_stage
 from pipecli.store import Store
 from pipecli.store.base import DEAL_SQL_COLUMNS, deal_of, loose
 from pipecli.store.schema import register_functions
+from pipecli.values import same_name
 
 SORTS = ("stage", "value", "name", "created", "updated", "close", "company", "owner", "id")
 
@@ -44,8 +45,8 @@ def search_clauses(search: Search, clauses: list, params: dict, currency: str, h
                        f"{table}.id AND e.in_effect = 1 AND e.note != '' AND "
                        f"instr(loose(e.note), :q) > 0))")  # a note taken back is gone
     if search.company is not None:
-        clauses.append("fold(company) = :company")
-        params["company"] = search.company.lower()
+        clauses.append("same_name(company) = :company")  # the rule pipe customers keys by
+        params["company"] = same_name(search.company)
     for name, value, op in (("vmin", search.value_min, ">="), ("vmax", search.value_max, "<=")):
         if value is not None:
             clauses.append(f"value_milli {op} :{name} AND {currency} = :vcur")

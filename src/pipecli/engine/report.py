@@ -13,7 +13,7 @@ from pipecli.engine.facts import Scope, fill_facts, one_pipeline, whole_file
 from pipecli.engine.figures import (ZERO, Currencies, Filters, Outcomes, PipelineReport,
                                     Spread, StageNow, Sums, add_to, assemble, combine,
                                     exact_median, won_rank)
-from pipecli.engine.funnel import FunnelCounts, members_rule, path_key
+from pipecli.engine.funnel import FunnelCounts, Paths, funnel_paths
 from pipecli.models import LOST, OPEN, WON, ConversionMode
 from pipecli.store.schema import from_milli
 
@@ -34,17 +34,17 @@ def report(store, scope: Scope, as_of: datetime, filters: Filters = Filters(),
         conn = snapshot.conn
         fill_facts(conn, scope, as_of, filters)
         rank = scope.stage_rank
-        key = path_key(conn, scope, conversion, int(as_of.timestamp()))
-        sums = report_sums(conn, scope, as_of, filters, rank, conversion, key)
-        groups = _groups(conn, scope, filters, group_by, sums.currencies, conversion, key) \
+        paths = funnel_paths(conn, scope, conversion, int(as_of.timestamp()))
+        sums = report_sums(conn, scope, as_of, filters, rank, paths)
+        groups = _groups(conn, scope, filters, group_by, sums.currencies, paths) \
             if group_by else ()
         result = assemble(scope.pipeline, as_of, filters, sums, rank, groups, group_by,
-                          conversion.value)
+                          conversion)
         if not cycles:
             return result
         from pipecli.engine.cycles import cycle_bins
 
-        _, in_window, days = _window(filters)
+        _, in_window, days = window_clauses(filters)
         return replace(result, cycle_bins=cycle_bins(
             conn, won_deals(in_window), {"p": scope.pipeline.name, **days}))
 
@@ -55,7 +55,7 @@ def won_deals(in_window: str) -> str:
             f"closed_s IS NOT NULL AND {in_window}")
 
 
-def _window(filters: Filters) -> tuple[str, str, dict]:
+def window_clauses(filters: Filters) -> tuple[str, str, dict]:
     """SQL conditions for the cohort (creation day) and the closing window, with params."""
     windowed = bool(filters.since or filters.until)
     days = {"since": filters.since.isoformat() if filters.since else "0000-00-00",
@@ -66,13 +66,12 @@ def _window(filters: Filters) -> tuple[str, str, dict]:
 
 
 def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters: Filters,
-                rank: dict[str, int], conversion: ConversionMode = ConversionMode.FURTHEST,
-                key: str = "visited") -> Sums:
-    """The report's Sums from the facts table (fill_facts first; `key`: engine.funnel's
-    path_key for the conversion mode)."""
+                rank: dict[str, int], paths: Paths) -> Sums:
+    """The report's Sums from the facts table (fill_facts first), the funnel read by
+    `paths` (engine.funnel.funnel_paths: the conversion mode)."""
     pipeline = scope.pipeline
     m, p = int(as_of.timestamp()), pipeline.name
-    cohort, in_window, days = _window(filters)
+    cohort, in_window, days = window_clauses(filters)
 
     currencies = Currencies.of(pipeline, (c for (c,) in conn.execute(
         "SELECT DISTINCT currency FROM temp.facts")))
@@ -126,13 +125,12 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
                       "stage = :s", {"m": m, "p": p, "s": stage}, aged))
 
     funnel = FunnelCounts.empty(len(rank), won_rank(rank, pipeline))
-    members = members_rule(scope, conversion)
     handed_off = returned = 0
     # Paths are few (deals share them), so the stages counted are found once per path.
     for path, currency, count, value, handed, back in conn.execute(
-            f"SELECT {key} AS path, currency, count(*), sum(value_milli), sum(handed_off), "
+            f"SELECT {paths.column} AS path, currency, count(*), sum(value_milli), sum(handed_off), "
             f"sum(returned) FROM temp.facts WHERE {cohort} GROUP BY path, currency", days):
-        funnel.add(members(path), count, currency, _money(value))
+        funnel.add(paths.members(path), count, currency, _money(value))
         handed_off += handed or 0
         returned += back or 0
 
@@ -188,25 +186,24 @@ def _median(conn, select: str, params: dict, n: int) -> Fraction | None:
 
 
 def _groups(conn, scope: Scope, filters: Filters, by: str, currencies: Currencies,
-            conversion: ConversionMode, key: str) -> tuple:
+            paths: Paths) -> tuple:
     """Totals per owner, source, company, tag or currency (one pass over the facts rows:
     those in the pipeline for the totals, the cohort's for the conversion to won)."""
     pipeline = scope.pipeline
-    cohort, in_window, days = _window(filters)
+    cohort, in_window, days = window_clauses(filters)
     groups: dict[str, dict] = {}
     column = "tags" if by == "tag" else by
     sql = (f"SELECT {column}, stage, status, probability, value_milli, currency, "
            f"CASE WHEN pipeline = :p AND (status = 'open' OR {in_window}) THEN 1 ELSE 0 END, "
-           f"closed_s - created_s, {key}, CASE WHEN {cohort} THEN 1 ELSE 0 END "
+           f"closed_s - created_s, {paths.column}, CASE WHEN {cohort} THEN 1 ELSE 0 END "
            f"FROM temp.facts")
     rank = scope.stage_rank
     won_at = won_rank(rank, pipeline)
-    members = members_rule(scope, conversion)
     for group, stage, status, probability, value, currency, counted, cycle, path, \
             in_cohort in conn.execute(sql, {"p": pipeline.name, **days}):
         names = ([t for t in (group or "").split(";") if t] or [""]) if by == "tag" \
             else [group]
-        counted_at = members(path) if in_cohort else frozenset()
+        counted_at = paths.members(path) if in_cohort else frozenset()
         for name in names:
             g = groups.setdefault(name or "(none)", {
                 "parts": {}, "cycles": [], "funnel": FunnelCounts.empty(len(rank), won_at)})

@@ -40,6 +40,20 @@ def _keyed(r: CustomerReport) -> str:
     return f"{r.figures.customers} ({', '.join(f'{n} {words}' for n, words in kinds)})"
 
 
+def clv_reasons(r: CustomerReport) -> str:
+    """Why the CLV is undefined, overall or in some currency ("" when it never is): no
+    customer has lapsed (in that currency's deals)."""
+    def why(f, label: str = "") -> str:
+        if not f.customers:
+            return f"no {label}won deal"
+        return "" if f.lapsed else f"no {label}customer has lapsed yet"
+
+    reasons = [why(r.figures)] if not r.figures.lapsed or not r.currencies.split else []
+    if r.currencies.split:  # never added: each currency's own figure, and why it lacks one
+        reasons += [why(f, f"{code} ") for code, f in sorted(r.by_currency.items())]
+    return "; ".join(x for x in reasons if x)
+
+
 def summary_lines(r: CustomerReport) -> list[str]:
     """The figures for people, one "Label:  figure" line each."""
     f, cur = r.figures, r.currencies
@@ -49,8 +63,15 @@ def summary_lines(r: CustomerReport) -> list[str]:
     def money(name: str) -> str:
         return money_text(money_cell(whole[name], parts, name, cur), c) or "–"
 
-    clv = f"{money('clv')} (revenue ÷ lapsed customers)" if f.lapsed else \
-        f"– (no customer has lapsed yet: every one won a deal in the last {r.lapse_days} days)"
+    reasons = clv_reasons(r)
+    if f.lapsed:
+        clv = f"{money('clv')} (revenue ÷ lapsed customers" + \
+            (f"; {reasons})" if reasons else ")")
+    elif f.customers:
+        clv = f"– (no customer has lapsed yet: every one won a deal in the last " \
+              f"{r.lapse_days} days)"
+    else:
+        clv = "– (no won deal)"
     return [
         f"Customers:    {_keyed(r)}",
         f"Won deals:    {f.won_deals} ({half_up(f.purchases_per_customer, 2)} per customer)",
@@ -121,7 +142,7 @@ def payload(r: CustomerReport) -> dict:
                expected_lifetime_days=json_days(f.expected_lifetime_days))
     put_money(out, "value_per_customer_year", whole["value_per_customer_year"], parts, cur)
     put_money(out, "clv", whole["clv"], parts, cur)
-    out["clv_note"] = "" if f.lapsed else "no customer has lapsed yet"
+    out["clv_note"] = clv_reasons(r)
     out.update(sort=r.sort, limit=r.limit,
                top=[customer_payload(c, r) for c in r.top], more=r.more)
     return out

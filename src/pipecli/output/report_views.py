@@ -4,6 +4,7 @@ figure is defined in docs/metrics.md)."""
 from __future__ import annotations
 
 from pipecli.engine.figures import Currencies, PipelineReport, Totals, to_money
+from pipecli.models import ConversionMode
 from pipecli.output.render import Chart, Column, Document, View
 from pipecli.output.shown import (COMPUTED, currency_note, currency_payload, days_text,
                                   deal_value, flat_parts, flat_view, json_days, json_money,
@@ -106,10 +107,11 @@ def _stage_payload(s, cur: Currencies) -> dict:
     return out
 
 
-# What "reached" means in each conversion mode (docs/metrics.md, "Conversion modes").
-REACHED_MEANS = {"furthest": "reached = got this far",
-                 "ordered": "reached = went through every stage before, in order",
-                 "any": "reached = was ever in the stage"}
+def funnel_title(report: PipelineReport) -> str:
+    """The funnel chart's title, saying what reached means unless it is the default."""
+    mode = report.conversion
+    return "Funnel: deals that reached each stage" + (
+        "" if mode is ConversionMode.FURTHEST else f" ({mode.reached_means})")
 
 
 def report_document(report: PipelineReport) -> Document:
@@ -130,9 +132,8 @@ def report_document(report: PipelineReport) -> Document:
     funnel = [s for s in report.stages if s.reached is not None]
     # Beside each bar the figures of the stage flow table, under its headings; on a
     # narrow terminal only the count and the conversion.
-    means = REACHED_MEANS[report.conversion]
-    chart = Chart("Funnel: deals that reached each stage" + (
-        "" if report.conversion == "furthest" else f" ({means})"), [
+    means = report.conversion.reached_means
+    chart = Chart(funnel_title(report), [
         (s.label, s.reached, (str(s.reached), money_plain(cell(s, "reached_value"), c),
                               pct_text(s.conversion) if s.conversion is not None else ""))
         for s in funnel], headings=("Reached", "Value", "Conv."), short=(0, 2),

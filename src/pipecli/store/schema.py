@@ -125,6 +125,12 @@ def _fold(text):
     return None if text is None else str(text).lower()
 
 
+def _same_name(text):
+    from pipecli.values import same_name
+
+    return None if text is None else same_name(str(text))
+
+
 def _has_tag(tags, tag):
     return 1 if tag in (t.lower() for t in (tags or "").split(";")) else 0
 
@@ -136,13 +142,14 @@ def _loose(text):
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """fold(text) and has_tag(tags, tag): case-insensitive matching with Python's full
+    """fold(text), same_name(text) and has_tag(tags, tag): case-insensitive matching with Python's full
     case rules (SQL's lower() folds ASCII only), the one rule every filter uses; loose(text)
     also drops accents, for text search. In PostgreSQL, lower() already folds Unicode,
     unaccent() drops accents, and tags would be an array."""
     conn.create_function("fold", 1, _fold, deterministic=True)
     conn.create_function("has_tag", 2, _has_tag, deterministic=True)
     conn.create_function("loose", 1, _loose, deterministic=True)
+    conn.create_function("same_name", 1, _same_name, deterministic=True)
 
 
 def meta(conn: sqlite3.Connection) -> dict[str, str]:

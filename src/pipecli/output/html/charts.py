@@ -79,8 +79,9 @@ def funnel(report) -> Drawn:
         if s.drop_off is not None:
             note.append(f"{s.drop_off} dropped off")
         rows.append(Row(s.label, (Bar(0, s.reached, str(s.reached)),), " · ".join(note)))
-    mode = {"ordered": " in order", "any": " (any stage)"}.get(report.conversion, "")
-    return bar_chart(f"Funnel: deals that reached each stage{mode}", rows, [FUNNEL],
+    from pipecli.output.report_views import funnel_title
+
+    return bar_chart(funnel_title(report), rows, [FUNNEL],
                      empty="No deal has entered the funnel.", chart_id="chart-funnel")
 
 

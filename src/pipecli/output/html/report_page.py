@@ -69,8 +69,6 @@ def headline_section(report: PipelineReport, beside: Beside) -> str:
 def funnel_section(report: PipelineReport, beside: Beside) -> str:
     """The funnel chart and the stage flow table (reached, conversion, drop-off, cumulative
     conversion, conversion to won, days), counted in the report's conversion mode."""
-    from pipecli.output.report_views import REACHED_MEANS
-
     cur = _cur(report)
     flow = [s for s in report.stages if s.reached is not None]
     rows = [[s.label, s.reached, _cell(s, "reached_value", cur), s.conversion, s.drop_off,
@@ -81,19 +79,13 @@ def funnel_section(report: PipelineReport, beside: Beside) -> str:
                Column("Drop-off", "number"), Column("Cumul.", "rate"),
                Column("To won", "rate"), Column("Avg days", "days"),
                Column("Median", "days")]
-    counted = {"furthest": "Reached: the deals that got at least this far, whether they "
-                           "stayed or went on",
-               "ordered": "Reached (in order): the deals that went through every stage "
-                          "before this one, one after the other, none skipped",
-               "any": "Reached (any stage): the deals that were ever in this stage"}
     return section(
         "Funnel", figure(charts.funnel(report)),
         table(columns, rows, cur.label or "",
-              caption=f"Stage flow ({REACHED_MEANS[report.conversion]}; days = completed "
+              caption=f"Stage flow ({report.conversion.reached_means}; days = completed "
                       f"stays)"),
-        note=f"{counted[report.conversion]}; converted: the share of the stage before's; "
-             f"cumulative: the share of the first stage's; to won: the share of this "
-             f"stage's deals that were won.")
+        note="Converted: the share of the stage before's deals; cumulative: the share of "
+             "the first stage's; to won: the share of this stage's deals that were won.")
 
 
 def pipeline_section(report: PipelineReport, beside: Beside) -> str:
