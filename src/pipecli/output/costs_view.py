@@ -79,7 +79,8 @@ def _notes(report: CostReport) -> list[str]:
     return notes
 
 
-def _span(report: CostReport) -> str:
+def span_of(report: CostReport) -> str:
+    """The shown periods in words: "2026-06 to 2026-11" ("" when there are none)."""
     return f"{report.periods[0]} to {report.periods[-1]}" if report.periods else ""
 
 
@@ -94,7 +95,7 @@ def heading(report: CostReport) -> tuple[str, str]:
 def about_lines(report: CostReport) -> list[str]:
     """The lines under the title: the costs file, the periods and --source, then what a
     reader must know to read the figures right (rates, missing cost rows)."""
-    span = _span(report)
+    span = span_of(report)
     return [f"Costs: {report.costs_file}" + (f"; {span}" if span else "") +
             (f" (whole {report.kind}s overlapping --since/--until)"
              if report.since or report.until else "") +
@@ -105,9 +106,10 @@ def about_lines(report: CostReport) -> list[str]:
 def tables(report: CostReport) -> list[View]:
     """The tables people read: by period and source, then (when there is anything) the
     totals per source with the blended row and the legend under them."""
-    home, span = report.pipeline.currency, _span(report)
+    home, span = report.pipeline.currency, span_of(report)
     figures = [Column(h, kind, drop=drop) for h, kind, drop in FIGURES]
-    lines = View([Column("Period", bold=True), Column("Source"), *figures],
+    # A period is kept on one line, as a date is ("2026-" / "06" reads badly).
+    lines = View([Column("Period", "date", bold=True), Column("Source"), *figures],
                  [[str(x.period), source_name(x.source), *_human(x, home)] for x in report.lines],
                  None, title=f"By {report.kind} and source", currency=home)
     if not report.lines:
