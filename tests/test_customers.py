@@ -301,7 +301,6 @@ def test_a_formula_is_guarded_in_csv(run, workspace):
     (["--sort", "value"], 2, "--sort"),
     (["-n", "-1"], 2, "--limit"),
     (["-p", "nosuch"], 1, "no pipeline named 'nosuch'"),
-    (["-o", "html"], 2, "-o html"),
 ])
 def test_bad_input_is_one_sentence(run, history, args, code, words):
     result = run("customers", *args)

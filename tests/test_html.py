@@ -351,7 +351,8 @@ def test_other_commands_refuse_html_in_one_sentence(workspace, run, command):
     result = run(*command, "-o", "html")
     assert result.code == 2 and result.out == ""
     assert result.err.startswith("pipe: error: -o html is made by pipe report, forecast, "
-                                 "board and digest only") and result.err.count("\n") == 1
+                                 "board, digest, costs and customers only")
+    assert result.err.count("\n") == 1
 
 
 def test_output_writes_the_file_atomically(history, run):

@@ -1,6 +1,6 @@
 """The HTML report in a real browser: headless Chromium renders the bundled B2B sample's
-report (with --by owner; its stage probabilities too), forecast, board and digest (its last
-month) at 375 px (a phone) and 1024 px wide, and the screenshots are checked pixel by
+report (with --by owner; its stage probabilities too), forecast, board, digest (its last
+month), costs and customers at 375 px (a phone) and 1024 px wide, and the screenshots are checked pixel by
 pixel (PNG decoded here with zlib and struct).
 
 Skipped only where Chromium is absent (`chromium`, `chromium-browser` or `google-chrome`
@@ -137,18 +137,22 @@ def boxes(rows, width: int, rgb: tuple[int, int, int]) -> list[tuple[int, int, i
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
-    """The sample's report (--by owner), forecast, board and digest as HTML files, made by
+    """The sample's report (--by owner), forecast, board, digest, costs and customers as
+    HTML files, made by
     pipe in a copy of the sample (nothing is written to the repository), at the frozen
     moment."""
     folder = tmp_path_factory.mktemp("sample")
     shutil.copy(ROOT / "sample_pipelines" / "b2b-pipeline.yaml", folder)
     shutil.copytree(ROOT / "sample_pipelines" / "data" / "b2b-pipeline",
                     folder / "data" / "b2b-pipeline", ignore=shutil.ignore_patterns(".local"))
+    shutil.copy(ROOT / "sample_pipelines" / "data" / "b2b-pipeline-costs.csv",
+                folder / "data")  # for pipe costs
     env = dict(os.environ, PIPE_NOW="2026-11-20T10:00:00+00:00", TZ="UTC",
                PIPE_FILE=str(folder / "b2b-pipeline.yaml"))
     out = {}
     for name, args in (("report", ["report", "--by", "owner"]), ("forecast", ["forecast"]),
-                       ("board", ["board"]), ("digest", ["digest", "--since", "1m"])):
+                       ("board", ["board"]), ("digest", ["digest", "--since", "1m"]),
+                       ("costs", ["costs"]), ("customers", ["customers"])):
         path = folder / f"{name}.html"
         subprocess.run([sys.executable, "-m", "pipecli", *args, "--output", str(path)],
                        env=env, check=True, cwd=folder)
@@ -177,11 +181,14 @@ CHARTS = {
     # The sample's last month: deals created, won, lost, moved forward; steps overdue.
     "digest": {"new": "#3182ce", "won": "#38a169", "lost": "#e53e3e", "forward": "#319795",
                "overdue": "#718096"},
+    "costs": {"cost per lead": "#ed64a6", "cost per won deal": "#97266d"},
+    "customers": {"revenue": "#6b46c1"},
 }
 
 
 @pytest.mark.parametrize("width", [375, 1024])
-@pytest.mark.parametrize("name", ["report", "forecast", "board", "digest"])
+@pytest.mark.parametrize("name", ["report", "forecast", "board", "digest", "costs",
+                                  "customers"])
 def test_page_renders_with_charts_and_fits(pages, name, width):
     w, h, rows = screenshot(pages[name], width)
     assert w == width
@@ -209,7 +216,8 @@ def test_page_renders_with_charts_and_fits(pages, name, width):
 
 
 @pytest.mark.parametrize("width", [375, 1024])
-@pytest.mark.parametrize("name", ["report", "forecast", "board", "digest"])
+@pytest.mark.parametrize("name", ["report", "forecast", "board", "digest", "costs",
+                                  "customers"])
 def test_nothing_paints_beyond_the_page_width(pages, name, width):
     page = pages[name]
     framed = page.with_name(f"{page.stem}-framed-{width}.html")

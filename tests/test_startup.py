@@ -21,7 +21,9 @@ HTML_MODULES = ("pipecli.output.html", "pipecli.output.html.svg", "pipecli.outpu
                 "pipecli.output.html.blocks", "pipecli.output.html.page",
                 "pipecli.output.html.report_page", "pipecli.engine.cycles")
 DENY = ("rich", "tabulate", "pydantic", *REPORT_MODULES, *HTML_MODULES,
-        "pipecli.output.html.lists_page", "pipecli.output.html.digest_page", "pipecli.output.destination", "pipecli.output.views",
+        "pipecli.output.html.lists_page", "pipecli.output.html.digest_page",
+        "pipecli.output.html.costs_page", "pipecli.output.html.customers_page",
+        "pipecli.output.destination", "pipecli.output.views",
         "pipecli.engine.forecast", "pipecli.engine.agenda", "pipecli.engine.digest",
         "pipecli.output.agenda_view", "pipecli.output.digest_view",
         "pipecli.engine.customers", "pipecli.output.customers_view",
@@ -85,3 +87,15 @@ def test_only_html_imports_the_html_modules(tmp_path):
                                                                  "html")
     assert not {"pipecli.output.html", "pipecli.output.html.digest_page"} & \
         imported_modules(tmp_path, "digest", "-o", "plain")
+
+
+@pytest.mark.parametrize("command, module", [("costs", "pipecli.output.html.costs_page"),
+                                             ("customers",
+                                              "pipecli.output.html.customers_page")])
+def test_costs_and_customers_import_their_page_for_html_only(tmp_path, command, module):
+    (tmp_path / "pipeline.yaml").write_text(PIPELINE_YAML.format(store="deals").replace(
+        "currency: USD\n", "currency: USD\ncosts: costs.csv\n"))
+    (tmp_path / "costs.csv").write_text("period,source,amount\n2026-10,ads,100\n")
+    assert module in imported_modules(tmp_path, command, "-o", "html")
+    assert not {"pipecli.output.html", module} & \
+        imported_modules(tmp_path, command, "-o", "plain")

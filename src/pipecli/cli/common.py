@@ -47,7 +47,7 @@ class Format(str, Enum):
     tsv = "tsv"
     json = "json"
     markdown = "markdown"
-    html = "html"  # pipe report, forecast, board and digest only (render.HTML_COMMANDS)
+    html = "html"  # pipe report, forecast, board, digest, costs and customers only (render.HTML_COMMANDS)
 
 
 class Status(str, Enum):
@@ -73,7 +73,7 @@ PipelineOpt = Annotated[Optional[str], typer.Option(
 FormatOpt = Annotated[Optional[Format], typer.Option(
     "--format", "-o", case_sensitive=False, show_default=False,
     help="Output format: table (default on a terminal), plain (default otherwise), csv, tsv, "
-         "json, markdown; html for report, forecast, board and digest.")]
+         "json, markdown; html for report, forecast, board, digest, costs and customers.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", show_default=False, dir_okay=False,
     help="Write the output to this file (whole or not at all) instead of stdout; without "

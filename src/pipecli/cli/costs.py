@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from pipecli.cli.common import (AsOfOpt, FileOpt, FormatOpt, PipelineOpt, app, format_name,
-                                open_workspace, report_filters, report_moment)
+from pipecli.cli.common import (AsOfOpt, FileOpt, FormatOpt, OutputOpt, PipelineOpt, app,
+                                format_name, open_workspace, report_filters,
+                                report_moment)
 
 
 class PeriodKind(str, Enum):
@@ -41,17 +42,18 @@ def costs(
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Acquisition cost: the pipeline file's costs file (`costs: costs.csv`, rows of
     period, source, amount) beside the leads each source brought in each period — cost
     per lead (CPL), per qualified lead and per won deal (CAC), each source's total and
-    the blended total (definitions: `pipe help metrics`).
+    the blended total (definitions: `pipe help metrics`). `-o html` charts it in one page.
 
     Example: pipe costs --period quarter --since 2026-01-01
     """
     from pipecli.engine.costs import costs as engine
     from pipecli.output import render
-    from pipecli.output.costs_view import costs_document
+    from pipecli.output.destination import emit_value
 
     moment = report_moment(as_of)
     window = report_filters(since=since, until=until)
@@ -62,4 +64,5 @@ def costs(
                     encoding=encoding)
     for note in result.notes:
         render.warn(render.shown(note))
-    render.emit_document(costs_document(result), format_name(fmt))
+    emit_value(result, format_name(fmt), output, "pipecli.output.html.costs_page:costs_page",
+               "pipecli.output.costs_view:costs_document")

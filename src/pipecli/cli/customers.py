@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from pipecli.cli.common import (AsOfOpt, CloseAfterOpt, CloseBeforeOpt, CompanyOpt, FileOpt,
-                                FormatOpt, OwnerOpt, PipelineOpt, SearchOpt, SourceOpt, TagOpt,
-                                ValueMaxOpt, ValueMinOpt, app, format_name, open_workspace,
-                                report_filters, report_moment, search_of)
+                                FormatOpt, OutputOpt, OwnerOpt, PipelineOpt, SearchOpt,
+                                SourceOpt, TagOpt, ValueMaxOpt, ValueMinOpt, app, format_name,
+                                open_workspace, report_filters, report_moment, search_of)
 
 
 class Per(str, Enum):
@@ -64,17 +64,18 @@ def customers(
     file: FileOpt = None,
     pipeline: PipelineOpt = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Customer lifetime value from the won deals, per company (or contact): customers,
     revenue per customer, average order, repeat rate, lapsed and active customers, observed
     and expected lifetime, CLV; then the top customers (definitions: `pipe help metrics`).
+    `-o html` makes it one self-contained page with a chart of the top customers.
 
     Example: pipe customers --since 2026-01-01 --lapse 180 -n 20
     """
     from pipecli.engine import customers as engine
     from pipecli.engine.facts import one_pipeline, whole_file
-    from pipecli.output import render
-    from pipecli.output.customers_view import customers_document
+    from pipecli.output.destination import emit_value
 
     moment = report_moment(as_of)
     ws, store = open_workspace(file)
@@ -85,4 +86,6 @@ def customers(
                                               close_before))
     result = engine.customers(store, scope, moment, filters, per=per.value, lapse_days=lapse,
                               sort=sort.value, limit=limit)
-    render.emit_document(customers_document(result), format_name(fmt))
+    emit_value(result, format_name(fmt), output,
+               "pipecli.output.html.customers_page:customers_page",
+               "pipecli.output.customers_view:customers_document")

@@ -31,12 +31,17 @@ def _machine(x: Line, currency: str) -> list:
             json_rate(x.won_per_cost)]
 
 
+def money_shown(amount, currency: str) -> str:
+    """An amount for people, as the tables show it: half-up to the currency's minor units,
+    "–" when unknown or undefined."""
+    return UNKNOWN if amount is None else format_money(to_money(amount, currency), currency)
+
+
 def _human(x: Line, currency: str) -> list:
     """A line's figures for people: amounts in the currency's minor units, "–" where
     unknown."""
     def money(amount) -> str:
-        return UNKNOWN if amount is None else format_money(to_money(amount, currency),
-                                                           currency)
+        return money_shown(amount, currency)
 
     ratio = x.won_per_cost
     return [money(x.cost), x.leads, money(x.per_lead), x.qualified, money(x.per_qualified),
@@ -44,7 +49,8 @@ def _human(x: Line, currency: str) -> list:
             UNKNOWN if ratio is None else str(half_up(ratio, 2))]
 
 
-def _name(source: str) -> str:
+def source_name(source: str) -> str:
+    """A source as the tables show it: leads without one are "(no source)"."""
     return "(no source)" if source == NO_SOURCE else source
 
 
@@ -64,7 +70,7 @@ def _notes(report: CostReport) -> list[str]:
         notes.append(f"Won deals in {listed(report.unconverted)} and no rate for it: the won "
                      f"value is not shown (amounts of different currencies are never added); "
                      f"add `rates:` to the pipeline file to convert it to {home}.")
-    missing = [f"{_name(s.source)} ({', '.join(str(p) for p in s.missing)})"
+    missing = [f"{source_name(s.source)} ({', '.join(str(p) for p in s.missing)})"
                for s in report.sources if s.missing]
     if missing:
         notes.append(f"Leads without a cost row: {'; '.join(missing)}. Their cost is unknown "
@@ -73,40 +79,63 @@ def _notes(report: CostReport) -> list[str]:
     return notes
 
 
-def costs_document(report: CostReport) -> Document:
-    """The acquisition-cost report (docs/metrics.md, "Acquisition cost")."""
-    p, home = report.pipeline, report.pipeline.currency
-    span = f"{report.periods[0]} to {report.periods[-1]}" if report.periods else ""
-    title = f"{p.label}: acquisition cost by {report.kind} ({home}) — as of " \
-            f"{report.as_of.strftime('%Y-%m-%d %H:%M')}"
-    about = [f"Costs: {report.costs_file}" + (f"; {span}" if span else "") +
-             (f" (whole {report.kind}s overlapping --since/--until)"
-              if report.since or report.until else "") +
-             (f"; source {report.source}" if report.source is not None else "")]
+def span_of(report: CostReport) -> str:
+    """The shown periods in words: "2026-06 to 2026-11" ("" when there are none)."""
+    return f"{report.periods[0]} to {report.periods[-1]}" if report.periods else ""
+
+
+def heading(report: CostReport) -> tuple[str, str]:
+    """The report's title in two parts, as the terminal's first line joins them: the
+    pipeline, the period kind and the currency; the moment."""
+    return (f"{report.pipeline.label}: acquisition cost by {report.kind} "
+            f"({report.pipeline.currency})",
+            f"as of {report.as_of.strftime('%Y-%m-%d %H:%M')}")
+
+
+def about_lines(report: CostReport) -> list[str]:
+    """The lines under the title: the costs file, the periods and --source, then what a
+    reader must know to read the figures right (rates, missing cost rows)."""
+    span = span_of(report)
+    return [f"Costs: {report.costs_file}" + (f"; {span}" if span else "") +
+            (f" (whole {report.kind}s overlapping --since/--until)"
+             if report.since or report.until else "") +
+            (f"; source {report.source}" if report.source is not None else "")] + \
+        _notes(report)
+
+
+def tables(report: CostReport) -> list[View]:
+    """The tables people read: by period and source, then (when there is anything) the
+    totals per source with the blended row and the legend under them."""
+    home, span = report.pipeline.currency, span_of(report)
     figures = [Column(h, kind, drop=drop) for h, kind, drop in FIGURES]
-    lines = View([Column("Period", bold=True), Column("Source"), *figures],
-                 [[str(x.period), _name(x.source), *_human(x, home)] for x in report.lines],
+    # A period is kept on one line, as a date is ("2026-" / "06" reads badly).
+    lines = View([Column("Period", "date", bold=True), Column("Source"), *figures],
+                 [[str(x.period), source_name(x.source), *_human(x, home)] for x in report.lines],
                  None, title=f"By {report.kind} and source", currency=home)
-    sections: list = [title, about + _notes(report)]
     if not report.lines:
         lines.notes = [f"{report.costs_file} holds no costs yet: nothing to report." if not
                        report.periods else f"No costs and no leads in {span}: nothing to "
                                            f"report."]
-        sections.append(lines)
-    else:
-        totals = View([Column("Source", bold=True), *figures],
-                      [[_name(s.source), *_human(s, home)] for s in report.sources], None,
-                      title=f"Totals, {span}", currency=home,
-                      footer=["All (blended)", *_human(report.total, home)])
-        legend = (f"CPL = cost per lead (deals created in the {report.kind} from the "
-                  f"source); Qual. = leads that reached {report.qualified_label}; CPQL = "
-                  f"cost per qualified lead; CAC = cost per won deal; Won ÷ cost = won "
-                  f"value per unit spent. "
-                  f"All (blended) = every cost ÷ every lead, sources without costs "
-                  f"included. – = unknown or nothing to divide by.")
-        lines.notes = []
-        totals.notes = [legend]
-        sections += [lines, totals]
+        return [lines]
+    totals = View([Column("Source", bold=True), *figures],
+                  [[source_name(s.source), *_human(s, home)] for s in report.sources], None,
+                  title=f"Totals, {span}", currency=home,
+                  footer=["All (blended)", *_human(report.total, home)])
+    legend = (f"CPL = cost per lead (deals created in the {report.kind} from the "
+              f"source); Qual. = leads that reached {report.qualified_label}; CPQL = "
+              f"cost per qualified lead; CAC = cost per won deal; Won ÷ cost = won "
+              f"value per unit spent. "
+              f"All (blended) = every cost ÷ every lead, sources without costs "
+              f"included. – = unknown or nothing to divide by.")
+    lines.notes = []
+    totals.notes = [legend]
+    return [lines, totals]
+
+
+def costs_document(report: CostReport) -> Document:
+    """The acquisition-cost report (docs/metrics.md, "Acquisition cost")."""
+    p, home = report.pipeline, report.pipeline.currency
+    sections: list = [" — ".join(heading(report)), about_lines(report), *tables(report)]
     payload = {
         "pipeline": p.name, "label": p.label, "currency": home, "as_of": report.as_of,
         "period": report.kind, "costs_file": report.costs_file,

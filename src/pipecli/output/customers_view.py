@@ -31,13 +31,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _keyed(r: CustomerReport) -> str:
-    """How the customers were told apart: "12 (by company)", "12 (10 by company, 2 by
-    email)"."""
+def keyed_words(r: CustomerReport) -> str:
+    """How the customers were told apart: "by company", "10 by company, 2 by email"."""
     kinds = [(n, KIND_WORDS[k]) for k, n in r.keyed_by.items() if n]
     if len(kinds) == 1:
-        return f"{r.figures.customers} ({kinds[0][1]})"
-    return f"{r.figures.customers} ({', '.join(f'{n} {words}' for n, words in kinds)})"
+        return kinds[0][1]
+    return ", ".join(f"{n} {words}" for n, words in kinds)
 
 
 def clv_reasons(r: CustomerReport) -> str:
@@ -54,8 +53,9 @@ def clv_reasons(r: CustomerReport) -> str:
     return "; ".join(x for x in reasons if x)
 
 
-def summary_lines(r: CustomerReport) -> list[str]:
-    """The figures for people, one "Label:  figure" line each."""
+def summary_figures(r: CustomerReport) -> list[tuple[str, str, str]]:
+    """The figures for people: (label, the figure, what follows it on its line — its
+    detail, in brackets or after a colon)."""
     f, cur = r.figures, r.currencies
     whole, parts = _money_figures(r)
     c = cur.label or ""
@@ -65,29 +65,36 @@ def summary_lines(r: CustomerReport) -> list[str]:
 
     reasons = clv_reasons(r)
     if f.lapsed:
-        clv = f"{money('clv')} (revenue ÷ lapsed customers" + \
-            (f"; {reasons})" if reasons else ")")
+        clv = (money("clv"), " (revenue ÷ lapsed customers" +
+               (f"; {reasons})" if reasons else ")"))
     elif f.customers:
-        clv = f"– (no customer has lapsed yet: every one won a deal in the last " \
-              f"{r.lapse_days} days)"
+        clv = ("–", f" (no customer has lapsed yet: every one won a deal in the last "
+                    f"{r.lapse_days} days)")
     else:
-        clv = "– (no won deal)"
+        clv = ("–", " (no won deal)")
     return [
-        f"Customers:    {_keyed(r)}",
-        f"Won deals:    {f.won_deals} ({half_up(f.purchases_per_customer, 2)} per customer)",
-        f"Revenue:      {money('revenue')}",
-        f"Per customer: {money('revenue_per_customer')}",
-        f"Avg order:    {money('avg_order_value')}",
-        f"Repeat rate:  {pct_text(f.repeat_rate)} ({f.repeat} of {f.customers} won 2 deals "
-        f"or more)",
-        f"Lapsed:       {f.lapsed} of {f.customers} ({pct_text(f.churn)}): no win in the "
-        f"last {r.lapse_days} days; {f.active} active",
-        f"Lifetime:     {days_text(f.avg_lifetime_days)} observed on average; expected "
-        f"{days_text(f.expected_lifetime_days)}",
-        "Value/year:   " + (f"{money('value_per_customer_year')} per customer-year"
-                            if f.lived_seconds else "– (no time observed yet)"),
-        f"CLV:          {clv}",
+        ("Customers", str(f.customers), f" ({keyed_words(r)})"),
+        ("Won deals", str(f.won_deals), f" ({half_up(f.purchases_per_customer, 2)} per "
+                                        f"customer)"),
+        ("Revenue", money("revenue"), ""),
+        ("Per customer", money("revenue_per_customer"), ""),
+        ("Avg order", money("avg_order_value"), ""),
+        ("Repeat rate", pct_text(f.repeat_rate), f" ({f.repeat} of {f.customers} won 2 "
+                                                 f"deals or more)"),
+        ("Lapsed", f"{f.lapsed} of {f.customers} ({pct_text(f.churn)})",
+         f": no win in the last {r.lapse_days} days; {f.active} active"),
+        ("Lifetime", days_text(f.avg_lifetime_days), f" observed on average; expected "
+                                                     f"{days_text(f.expected_lifetime_days)}"),
+        ("Value/year", *((money("value_per_customer_year"), " per customer-year")
+                         if f.lived_seconds else ("–", " (no time observed yet)"))),
+        ("CLV", *clv),
     ]
+
+
+def summary_lines(r: CustomerReport) -> list[str]:
+    """The figures for people, one "Label:  figure" line each."""
+    return [f"{label + ':':<14}{figure}{detail}" for label, figure, detail in
+            summary_figures(r)]
 
 
 def _describe_filters(r: CustomerReport) -> str:
@@ -98,7 +105,8 @@ def _describe_filters(r: CustomerReport) -> str:
     return "; ".join(parts)
 
 
-def _top_view(r: CustomerReport) -> View:
+def top_view(r: CustomerReport) -> View:
+    """The top customers' table, with the count of those not listed under it."""
     cur = r.currencies
     rows = [[c.name, c.won_deals, money_cell(c.revenue, c.parts, "revenue", cur),
              c.first_win.date(), c.last_win.date(), "lapsed" if c.lapsed else "active"]
@@ -148,26 +156,41 @@ def payload(r: CustomerReport) -> dict:
     return out
 
 
+def heading(r: CustomerReport) -> tuple[str, str]:
+    """The report's title in two parts, as the terminal's first line joins them: the
+    pipeline and its currency; the moment."""
+    p, cur = r.pipeline, r.currencies
+    return (f"Customers of {p.label} ({cur.label or ', '.join(cur.present) or p.currency})",
+            f"as of {r.as_of.strftime('%Y-%m-%d %H:%M')}")
+
+
+def empty_sentence(r: CustomerReport) -> str:
+    """What is shown instead of the figures when no won deal is covered; "" when one is."""
+    if r.figures.customers:
+        return ""
+    filtered = _describe_filters(r) or r.filters.narrows()
+    return "No won deal matches the filters." if filtered else \
+        "No deal is won at the report moment."
+
+
+def unlisted_sentence(r: CustomerReport) -> str:
+    """With -n 0: the customers counted, none listed."""
+    return f"{_plural(r.figures.customers, 'customer')} not listed (-n " \
+           f"{r.figures.customers} lists them)."
+
+
 def customers_document(r: CustomerReport) -> Document:
     """Everything `pipe customers` shows, for every output format."""
-    p, cur = r.pipeline, r.currencies
-    title = f"Customers of {p.label} ({cur.label or ', '.join(cur.present) or p.currency}) " \
-            f"— as of {r.as_of.strftime('%Y-%m-%d %H:%M')}"
-    sections: list = [title]
+    cur = r.currencies
+    sections: list = [" — ".join(heading(r))]
     described = _describe_filters(r)
     sections += [f"Filters: {described}"] if described else []
     sections += [currency_note(cur)] if cur.several else []
     if not r.figures.customers:
-        filtered = described or r.filters.narrows()
-        sections.append(["No won deal matches the filters." if filtered else
-                         "No deal is won at the report moment."])
+        sections.append([empty_sentence(r)])
     else:
         sections.append(summary_lines(r))
-        if r.top:
-            sections.append(_top_view(r))
-        else:
-            sections.append([f"{_plural(r.figures.customers, 'customer')} not listed (-n "
-                             f"{r.figures.customers} lists them)."])
+        sections.append(top_view(r) if r.top else [unlisted_sentence(r)])
     flat = flat_view(cur, [
         ("customer", "text", lambda c: c.name), ("kind", "text", lambda c: c.kind),
         ("won_deals", "number", lambda c: c.won_deals), ("revenue", "money", None),

@@ -40,3 +40,23 @@ def format_for(fmt: str | None, path: Path | None) -> str | None:
     if fmt or path is None:
         return fmt
     return "html" if path.suffix.lower() in (".html", ".htm") else "plain"
+
+
+def emit_value(value, fmt: str | None, path: Path | None, page: str, document: str) -> None:
+    """A command's value as a page (-o html, or a .html --output) or as a Document in any
+    other format, to stdout or `path`. `page` and `document` name their functions as
+    "module:function", imported only on their own path (no HTML module loads for another
+    format)."""
+    from pipecli.output import render
+
+    def load(where: str):
+        # __import__, as an import statement does (-X importtime sees it: test_startup)
+        module, _, function = where.partition(":")
+        return getattr(__import__(module, fromlist=[function]), function)
+
+    name = format_for(fmt, path)
+    with output_to(path):
+        if name == "html":
+            render.write(load(page)(value))
+        else:
+            render.emit_document(load(document)(value), name)

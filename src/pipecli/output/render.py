@@ -29,7 +29,7 @@ from pipecli.values import CONTROL, format_money, guard_formula
 FORMATS = ("table", "plain", "csv", "tsv", "json", "markdown")
 # -o html is a page of charts made from a command's own values (pipecli.output.html), not
 # from a View: only these commands make one, every other refuses it (refuse_html).
-HTML_COMMANDS = ("report", "forecast", "board", "digest")
+HTML_COMMANDS = ("report", "forecast", "board", "digest", "costs", "customers")
 NUMERIC = ("money", "number", "percent", "rate", "days")
 MACHINE_PLACES = {"days": 2, "rate": 4}  # csv/tsv places of exact figures (docs/metrics.md)
 

@@ -25,6 +25,9 @@ LOST = Series("Lost", "#e53e3e")
 CYCLE = Series("Won deals", "#805ad5")
 GIVEN = Series("Given in the pipeline file", "#fbd38d")
 OBSERVED = Series("Observed: won of the closed", "#c05621")
+PER_LEAD = Series("Cost per lead (CPL)", "#ed64a6")
+PER_WON = Series("Cost per won deal (CAC)", "#97266d")
+REVENUE = Series("Revenue", "#6b46c1")
 # The digest's kinds of change, each bar in its own colour (the labels name them).
 CHANGE_COLOURS = {"new": "#3182ce", "won": WON.colour, "lost": LOST.colour,
                   "forward": "#319795", "back": "#dd6b20", "slipped": "#d69e2e",
@@ -217,6 +220,46 @@ def digest_changes(d) -> Drawn:
     return bar_chart("Changes of each kind, and next steps overdue at the end", rows,
                      series, empty=NOTHING,
                      chart_id="chart-changes", legend=False)
+
+
+def acquisition_cost(report) -> Drawn:
+    """`pipe costs` (engine CostReport): per source over the shown periods, then blended,
+    the cost per lead beside the cost per won deal, on one scale; a figure that is unknown
+    or has nothing to divide by is "–" with no bar, never a bar of 0."""
+    from pipecli.engine.figures import to_money
+    from pipecli.output.costs_view import money_shown, source_name, span_of
+
+    home = report.pipeline.currency
+
+    def bar(series: int, amount) -> Bar:
+        shown = to_money(amount, home)
+        return Bar(series, None if shown is None else float(shown), money_shown(amount, home))
+
+    def note(x) -> str:
+        words = [f"cost {money_shown(x.cost, home)}", f"{x.leads} lead" + "s" * (x.leads != 1),
+                 f"{x.won} won"]
+        if x.missing:
+            words.append(f"no cost row for {', '.join(str(p) for p in x.missing)}")
+        return " · ".join(words)
+
+    rows = [Row(source_name(x.source), (bar(0, x.per_lead), bar(1, x.per_won)), note(x))
+            for x in report.sources]
+    rows.append(Row("All (blended)", (bar(0, report.total.per_lead),
+                                      bar(1, report.total.per_won)), note(report.total)))
+    return bar_chart(f"By source, {span_of(report)} ({home})", rows,
+                     [PER_LEAD, PER_WON], chart_id="chart-costs")
+
+
+def top_customers(top, cur: Currencies, code: str | None, title: str) -> Drawn:
+    """`pipe customers`' top customers (engine Customer), a bar of revenue each with its
+    won deals, last win and status; with amounts per currency, `code`'s customers alone."""
+    rows = [Row(c.name, (Bar(0, _size(amount(c, "revenue", cur, code)),
+                             money_figure(c, "revenue", cur, code)),),
+                f"{deals(c.won_deals)} won · last win {c.last_win.date()} · "
+                f"{'lapsed' if c.lapsed else 'active'}")
+            for c in top if code is None or part_of(c, "revenue", code) is not None]
+    return bar_chart(_in(title, code), rows, [REVENUE], legend=False,
+                     chart_id="chart-customers" + (f"-{code}" if code else ""))
 
 
 def _in(title: str, code: str | None) -> str:

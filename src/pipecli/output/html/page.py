@@ -39,16 +39,21 @@ def probability_parts(beside: Beside) -> list[str]:
         [f'<p style="{NOTE}">{esc(note)}</p>' for note in view.notes]
 
 
-def filter_words(filters: Filters | None, dated: bool = True) -> list[str]:
+# What the report's --since/--until choose, in words ({since} and {until}: the days, or …).
+REPORT_WINDOW = "funnel: deals created {since} to {until}; won/lost: closed in that period"
+
+
+def filter_words(filters: Filters | None, dated: bool = True,
+                 window: str = REPORT_WINDOW) -> list[str]:
     """Each filter in words (plain text: escaped where it is written). `dated`: the
-    report's --since/--until apply (forecast and board have none)."""
+    command's --since/--until apply (forecast and board have none), choosing what `window`
+    says (a command's own: pipe customers' wins, pipe costs' periods)."""
     if filters is None:
         return []
     f, n = filters, filters.narrow
     words = []
     if dated and (f.since or f.until):
-        words.append(f"funnel: deals created {f.since or '…'} to {f.until or '…'}; "
-                     f"won/lost: closed in that period")
+        words.append(window.format(since=f.since or "…", until=f.until or "…"))
     for name in ("owner", "source", "tag"):
         if getattr(f, name) is not None:
             words.append(f"{name} {getattr(f, name)}")
@@ -68,18 +73,20 @@ def filter_words(filters: Filters | None, dated: bool = True) -> list[str]:
     return words
 
 
-def lead_lines(filters: Filters | None, cur: Currencies, dated: bool = True) -> list[str]:
+def lead_lines(filters: Filters | None, cur: Currencies, dated: bool = True,
+               window: str = REPORT_WINDOW) -> list[str]:
     """The lines under a page's heading: its filters (or that there are none) and how
     amounts of several currencies are shown."""
-    words = [user(w) for w in filter_words(filters, dated)]
+    words = [user(w) for w in filter_words(filters, dated, window)]
     lines = ["Filters: " + "; ".join(words) + "." if words else "All deals: no filter."]
     return lines + [esc(line) for line in currency_note(cur)]
 
 
-def title_text(heading: str, filters: Filters | None, dated: bool = True) -> str:
+def title_text(heading: str, filters: Filters | None, dated: bool = True,
+               window: str = REPORT_WINDOW) -> str:
     """The page's <title> (a browser tab, a saved file's name): the heading and the
     filters, as plain text (escaped where it is written)."""
-    words = filter_words(filters, dated)
+    words = filter_words(filters, dated, window)
     return heading + (f" — {'; '.join(words)}" if words else "")
 
 
