@@ -1,7 +1,7 @@
 """The HTML report in a real browser: headless Chromium renders the bundled B2B sample's
 report (with --by owner; its stage probabilities too), forecast, board, digest (its last
-month), costs and customers at 375 px (a phone) and 1024 px wide, and the screenshots are checked pixel by
-pixel (PNG decoded here with zlib and struct).
+month), costs and customers at 375 px (a phone) and 1024 px wide, and the screenshots are
+checked pixel by pixel (PNG decoded here with zlib and struct).
 
 Skipped only where Chromium is absent (`chromium`, `chromium-browser` or `google-chrome`
 on PATH); CI installs Debian's chromium in .ci/run, so there it always runs.
@@ -138,9 +138,8 @@ def boxes(rows, width: int, rgb: tuple[int, int, int]) -> list[tuple[int, int, i
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> dict[str, Path]:
     """The sample's report (--by owner), forecast, board, digest, costs and customers as
-    HTML files, made by
-    pipe in a copy of the sample (nothing is written to the repository), at the frozen
-    moment."""
+    HTML files, made by pipe in a copy of the sample (nothing is written to the
+    repository), at the frozen moment."""
     folder = tmp_path_factory.mktemp("sample")
     shutil.copy(ROOT / "sample_pipelines" / "b2b-pipeline.yaml", folder)
     shutil.copytree(ROOT / "sample_pipelines" / "data" / "b2b-pipeline",

@@ -47,7 +47,7 @@ class Format(str, Enum):
     tsv = "tsv"
     json = "json"
     markdown = "markdown"
-    html = "html"  # pipe report, forecast, board, digest, costs and customers only (render.HTML_COMMANDS)
+    html = "html"  # report, forecast, board, digest, costs, customers (render.HTML_COMMANDS)
 
 
 class Status(str, Enum):

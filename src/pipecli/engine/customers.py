@@ -20,6 +20,7 @@ from pipecli.engine.fold import fold
 from pipecli.engine.report import window_clauses, won_deals
 from pipecli.models import Pipeline
 from pipecli.values import same_name
+from pipecli.store.codec import FIELD_SEPARATOR
 from pipecli.store.schema import from_milli, select_events
 
 PER = ("company", "contact")
@@ -260,9 +261,11 @@ def _people(conn: sqlite3.Connection, ids: list[str], m: int) -> dict[str, tuple
     # What is left to fold: the deals gone since, and those an event after `m` changed.
     conn.execute("DELETE FROM temp.customer_people WHERE id IN (SELECT id FROM deals) AND "
                  "NOT EXISTS (SELECT 1 FROM events AS e WHERE e.deal = customer_people.id AND "
-                 "e.at_s > ? AND e.in_effect = 1 AND "
-                 "(instr(' ' || e.sets || ' ', ' contact ') > 0 OR "
-                 "instr(' ' || e.sets || ' ', ' email ') > 0))", (m,))
+                 "e.at_s > :m AND e.in_effect = 1 AND "
+                 "(instr(:sep || e.sets || :sep, :contact) > 0 OR "
+                 "instr(:sep || e.sets || :sep, :email) > 0))",
+                 {"m": m, "sep": FIELD_SEPARATOR, "contact": f"{FIELD_SEPARATOR}contact"
+                  f"{FIELD_SEPARATOR}", "email": f"{FIELD_SEPARATOR}email{FIELD_SEPARATOR}"})
     batch: list = []
 
     def settle() -> None:

@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Callable
 
 from pipecli.engine.facts import Scope, furthest
+from pipecli.engine.figures import add_to
 from pipecli.models import ConversionMode
 
 
@@ -51,8 +52,7 @@ class FunnelCounts:
         for r in members:
             self.reached[r] += count
             if currency is not None:
-                parts = self.reached_value[r]
-                parts[currency] = parts.get(currency, Decimal(0)) + (value or Decimal(0))
+                add_to(self.reached_value[r], currency, value or Decimal(0))
             self.with_previous[r] += count if r and r - 1 in members else 0
             self.with_first[r] += count if 0 in members else 0
             self.with_won[r] += count if won else 0

@@ -128,8 +128,9 @@ def report_sums(conn: sqlite3.Connection, scope: Scope, as_of: datetime, filters
     handed_off = returned = 0
     # Paths are few (deals share them), so the stages counted are found once per path.
     for path, currency, count, value, handed, back in conn.execute(
-            f"SELECT {paths.column} AS path, currency, count(*), sum(value_milli), sum(handed_off), "
-            f"sum(returned) FROM temp.facts WHERE {cohort} GROUP BY path, currency", days):
+            f"SELECT {paths.column} AS path, currency, count(*), sum(value_milli), "
+            f"sum(handed_off), sum(returned) FROM temp.facts WHERE {cohort} "
+            f"GROUP BY path, currency", days):
         funnel.add(paths.members(path), count, currency, _money(value))
         handed_off += handed or 0
         returned += back or 0

@@ -117,6 +117,7 @@ EVENT_COLUMNS = ("id", "recorded", "deal", "at", "kind", "prev", "target", "sets
                  "tags_removed", "note", *ADDED_FIELDS)
 LOG_COLUMNS = (*EVENT_COLUMNS, "crc")
 _FIELD_SEPARATOR = " "
+FIELD_SEPARATOR = _FIELD_SEPARATOR  # between the field names of `sets` (SQL searches it)
 
 
 def event_to_row(event: Event) -> list[str]:

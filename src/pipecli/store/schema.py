@@ -142,9 +142,10 @@ def _loose(text):
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """fold(text), same_name(text) and has_tag(tags, tag): case-insensitive matching with Python's full
+    """fold(text) and has_tag(tags, tag): case-insensitive matching with Python's full
     case rules (SQL's lower() folds ASCII only), the one rule every filter uses; loose(text)
-    also drops accents, for text search. In PostgreSQL, lower() already folds Unicode,
+    also drops accents, for text search; same_name(text) also makes every run of spaces one
+    (values.same_name: companies). In PostgreSQL, lower() already folds Unicode,
     unaccent() drops accents, and tags would be an array."""
     conn.create_function("fold", 1, _fold, deterministic=True)
     conn.create_function("has_tag", 2, _has_tag, deterministic=True)
