@@ -90,7 +90,10 @@ def test_two_clones_merged_equal_one_store_in_time_order(tmp_path_factory, comma
     root = tmp_path_factory.mktemp("merge")
     base = workspace(root / "base")
     seed = Clone(base)
-    names = [f"base deal {i}" for i in range(BASE_DEALS)]
+    # Names of one width that never hold one another: a DEAL reference by name also matches
+    # a part of a name ("deal 1" is in "base deal 1" and "deal 12"), and a clone that
+    # lacks one of them would resolve a reference the single store finds ambiguous.
+    names = [f"base-{i:03d}" for i in range(BASE_DEALS)]
     for i, name in enumerate(names):
         seed.apply("add", name, "", 1000 * (i + 1), T0 + timedelta(minutes=i))
     a, b, single = (Clone(copy_of(base, root / n)) for n in ("a", "b", "single"))
@@ -98,7 +101,7 @@ def test_two_clones_merged_equal_one_store_in_time_order(tmp_path_factory, comma
     for step, (kind, pick, stage, value, on_a) in enumerate(commands, start=1):
         at = T0 + timedelta(hours=step)
         if kind == "add":
-            name = f"deal {step}"
+            name = f"deal-{step:03d}"
             side[name] = a if on_a else b
             names.append(name)
         else:
